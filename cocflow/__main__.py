@@ -1,0 +1,3 @@
+from cocflow.cli import main
+
+main()

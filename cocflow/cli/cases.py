@@ -1,0 +1,157 @@
+"""Case commands: new, list, show."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cocflow.cli.common import (
+    emit_json,
+    json_option,
+    keyless_workspace,
+    next_step,
+    repo_option,
+    say,
+    workspace,
+)
+from cocflow.domain import lifecycle
+from cocflow.render import case_text, day, table
+
+CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'other')"
+
+
+@click.command("new")
+@click.option("--from", "source", type=click.File("rb"),
+              help="A YAML file with `report:` (and optional received_at, recusals); - for stdin.")
+@click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
+              help="Recuse a member from the start (repeatable).")
+@repo_option
+@json_option
+def new_command(source: Any, recuse: tuple[str, ...], as_json: bool) -> None:
+    """Open a case. Without --from, asks for each field.
+
+    A reported person whose team_handle is a member is recused automatically, before
+    anything is encrypted.
+
+    \b
+    Examples:
+      cocflow new --from report.yaml
+      cocflow new --from - --recuse bob < report.yaml
+      cocflow new
+    """
+    from cocflow import yamlio
+    from cocflow.operations.cases import open_case
+
+    ws = workspace()
+    _ = ws.actor  # fail before asking questions when the key is not a member
+    if source is not None:
+        intake = yamlio.load_untrusted(source.read(), "the report file")
+    else:
+        intake = _ask_for_report()
+    case = open_case(ws, intake, recuse)
+    meta = case["meta"]
+    if as_json:
+        emit_json({"id": meta["id"]})
+        return
+    say(f"Opened case {meta['id']} (one commit). Respond by {day(meta['respond_by'])}.")
+    if meta["recused"]:
+        say(f"Recused: {', '.join(meta['recused'])}; they cannot read this case.")
+    next_step(f"cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
+
+
+def _ask_for_report() -> dict[str, Any]:
+    if not sys.stdin.isatty():
+        raise click.UsageError("no report given: use --from FILE (or - for stdin), or run "
+                               "`cocflow new` in a terminal to be asked")
+    say("New case. Press Enter to leave an optional field empty.")
+    report: dict[str, Any] = {
+        "title": click.prompt("Title (a short, neutral summary)"),
+        "channel": click.prompt("Channel", type=click.Choice(
+            ["email", "form", "in-person", "chat", "other"]), default="email"),
+    }
+    anonymous = click.confirm("Is the reporter anonymous?", default=False)
+    report["reporter"] = {"anonymous": anonymous}
+    if not anonymous:
+        report["reporter"]["name"] = _optional("Reporter name")
+        report["reporter"]["contact"] = _optional("Reporter contact")
+    reported_name = _optional("Reported person's name")
+    if reported_name:
+        report["reported"] = [{"name": reported_name,
+                               "contact": _optional("Reported person's contact"),
+                               "team_handle": _optional("Their team handle, if a member")}]
+    report["occurred_at"] = _optional("When it happened (e.g. 2026-11-18T20:00:00Z)")
+    report["space"] = _optional("Space (online, event, social, outside)")
+    report["location"] = _optional("Where")
+    categories = _optional(f"Categories ({CATEGORIES_HINT})")
+    report["categories"] = [c.strip() for c in (categories or "").split(",") if c.strip()]
+    report["description"] = click.edit("# Describe what happened; lines starting with # are "
+                                       "dropped.\n") or ""
+    report["description"] = "\n".join(
+        line for line in report["description"].splitlines() if not line.startswith("#")).strip()
+    report["consent"] = {
+        "name_reporter": click.confirm("May the reporter be named in a decision?", default=False),
+        "share_with_reported": click.confirm("May the report be shared with the reported person?",
+                                             default=False),
+    }
+    return {"report": report}
+
+
+def _optional(prompt: str) -> str | None:
+    answer = click.prompt(prompt, default="", show_default=False)
+    return answer.strip() or None
+
+
+@click.command("list")
+@click.option("--status", type=click.Choice(lifecycle.STATES), help="Only cases in this state.")
+@click.option("--open", "open_only", is_flag=True, help="Only cases not closed or dismissed.")
+@repo_option
+@json_option
+def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
+    """List cases from their plaintext meta (no key needed).
+
+    \b
+    Examples:
+      cocflow list --open
+      cocflow list --status investigating --json
+    """
+    from cocflow.operations.cases import list_cases
+
+    metas = list_cases(keyless_workspace(), status, open_only)
+    if as_json:
+        emit_json(metas)
+        return
+    if not metas:
+        say("No cases." if not (status or open_only) else "No cases match.")
+        return
+    rows = [(m["id"], m["status"], day(m["received_at"]), day(m["respond_by"]),
+             day(m.get("responded_at")), ", ".join(m.get("recused") or [])) for m in metas]
+    say(table(["id", "status", "received", "respond by", "responded", "recused"], rows))
+
+
+@click.command("show")
+@click.argument("case_id", metavar="ID")
+@repo_option
+@json_option
+def show_command(case_id: str, as_json: bool) -> None:
+    """Decrypt a case and show it.
+
+    \b
+    Examples:
+      cocflow show 2026-0007
+      cocflow show 2026-0007 --json
+    """
+    from cocflow.operations.cases import show_case
+
+    ws = workspace()
+    case = show_case(ws, case_id)
+    if as_json:
+        emit_json(case)
+        return
+    click.echo(case_text(case, ws.now()), nl=False)
+
+
+def register(group: click.Group) -> None:
+    for command in (new_command, list_command, show_command):
+        group.add_command(command)

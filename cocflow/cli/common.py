@@ -1,0 +1,67 @@
+"""What every command shares: -C/--repo, --json, the workspace, output helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _remember_repo(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        ctx.ensure_object(dict)["repo"] = value
+    return value
+
+
+def root_options(function: F) -> F:
+    """-C/--repo on the group, so `cocflow -C PATH list` works."""
+    return click.option(
+        "-C", "--repo", type=click.Path(path_type=Path, file_okay=False), expose_value=False,
+        callback=_remember_repo, is_eager=True,
+        help="The case repository (default: the nearest parent holding cocflow.yaml).",
+    )(function)
+
+
+def repo_option(function: F) -> F:
+    """-C/--repo on a command, so `cocflow list -C PATH` works too."""
+    return root_options(function)
+
+
+def json_option(function: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="One JSON document on stdout, for scripts.")(function)
+
+
+def repo_path() -> Path | None:
+    return click.get_current_context().ensure_object(dict).get("repo")
+
+
+def workspace() -> Any:
+    from cocflow.operations.workspace import Workspace
+
+    return Workspace.open(repo_path())
+
+
+def keyless_workspace() -> Any:
+    """For commands that read only plaintext meta: no key is looked for."""
+    from cocflow.operations.workspace import Workspace
+    from cocflow.sops import Keyring
+
+    return Workspace.open(repo_path(), Keyring())
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def say(message: str) -> None:
+    click.echo(message)
+
+
+def next_step(message: str) -> None:
+    click.echo(click.style("next: ", bold=True) + message)

@@ -1,0 +1,126 @@
+"""Repository and key commands: init, keygen, whoami, doctor, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cocflow.cli.common import emit_json, json_option, next_step, repo_option, repo_path, say
+from cocflow.errors import ProblemsFound
+
+
+@click.command("init")
+@click.argument("path", type=click.Path(path_type=Path, file_okay=False))
+@json_option
+def init_command(path: Path, as_json: bool) -> None:
+    """Create a new case repository at PATH.
+
+    \b
+    Example:
+      cocflow init ./coc-cases
+    """
+    from cocflow.operations.setup import init_repository
+
+    root = init_repository(path)
+    if as_json:
+        emit_json({"path": str(root)})
+        return
+    say(f"Created case repository {root} (one commit).")
+    next_step("cocflow keygen, then `cocflow -C PATH team add HANDLE --key age1...` for each "
+              "member; keep this repository private")
+
+
+@click.command("keygen")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the key (default: SOPS_AGE_KEY_FILE or sops' default path).")
+@json_option
+def keygen_command(out: Path | None, as_json: bool) -> None:
+    """Create your age key (mode 0600, never overwritten); print its public key.
+
+    \b
+    Examples:
+      cocflow keygen
+      cocflow keygen --out ~/.config/sops/age/keys.txt
+    """
+    from cocflow.keys import default_key_file, generate
+
+    target = out or default_key_file()
+    public = generate(target)
+    if as_json:
+        emit_json({"key_file": str(target), "public_key": public})
+        return
+    say(f"Wrote a new age key to {target} (mode 0600). Back it up somewhere safe and private.")
+    say(f"Public key (share it with the team): {public}")
+    if out is not None:
+        say(f"Tell sops where it is: export SOPS_AGE_KEY_FILE={target}")
+    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow rekey`")
+
+
+@click.command("whoami")
+@repo_option
+@json_option
+def whoami_command(as_json: bool) -> None:
+    """Print the roster handle of your local key.
+
+    \b
+    Example:
+      cocflow whoami
+    """
+    from cocflow.cli.common import workspace
+
+    handle = workspace().actor
+    emit_json({"handle": handle}) if as_json else say(handle)
+
+
+@click.command("doctor")
+@click.option("--fix", is_flag=True, help="Re-install local guards (diff driver, hooks).")
+@repo_option
+@json_option
+def doctor_command(fix: bool, as_json: bool) -> None:
+    """Check sops, git, your key, the roster and the repository.
+
+    Each check says OK, or what to do. Exit 1 when something needs attention.
+
+    \b
+    Examples:
+      cocflow doctor
+      cocflow doctor --fix
+    """
+    from cocflow.operations.setup import doctor
+    from cocflow.operations.setup import fix as fix_guards
+
+    if fix:
+        fix_guards(repo_path())
+    findings = doctor(repo_path())
+    if as_json:
+        emit_json([f.to_json() for f in findings])
+    else:
+        for finding in findings:
+            mark = click.style("OK  ", fg="green") if finding.ok else click.style("FIX ", fg="red")
+            say(f"{mark}{finding.name:<12} {finding.detail}")
+    failed = [f.name for f in findings if not f.ok]
+    if failed:
+        raise ProblemsFound(f"{len(failed)} check(s) need attention: {', '.join(failed)}")
+
+
+@click.command("demo")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+def demo_command(directory: Path | None) -> None:
+    """Run a whole case in a throwaway repository with three generated members.
+
+    Prints every step with the command a person would type.
+
+    \b
+    Examples:
+      cocflow demo
+      cocflow demo /tmp/cocflow-demo
+    """
+    from cocflow.demo import run_demo
+
+    run_demo(directory, say)
+
+
+def register(group: click.Group) -> None:
+    for command in (init_command, keygen_command, whoami_command, doctor_command, demo_command):
+        group.add_command(command)

@@ -1,0 +1,113 @@
+"""Who may read a case: desired recipients from roster and recusals, min_recipients guard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cocflow.errors import InvalidInput
+
+HANDLE = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
+
+
+def require_handle(handle: str) -> str:
+    """A roster handle: lower-case letters, digits, - and _, starting with a letter."""
+    if not HANDLE.fullmatch(handle or ""):
+        raise InvalidInput(
+            f"not a valid handle: {handle!r} (lower-case letters, digits, - and _; "
+            "starts with a letter)"
+        )
+    return handle
+
+
+@dataclass(frozen=True)
+class Member:
+    handle: str
+    keys: tuple[str, ...]
+    name: str | None = None
+    since: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"handle": self.handle}
+        if self.name:
+            entry["name"] = self.name
+        entry["keys"] = list(self.keys)
+        if self.since:
+            entry["since"] = self.since
+        return entry
+
+
+@dataclass(frozen=True)
+class Roster:
+    members: tuple[Member, ...] = ()
+    escrow: tuple[str, ...] = ()
+    min_recipients: int = 2
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Roster:
+        """Build from a schema-valid team.yaml document."""
+        members = tuple(
+            Member(m["handle"], tuple(m["keys"]), m.get("name"), m.get("since"))
+            for m in document.get("members") or []
+        )
+        return cls(members, tuple(document.get("escrow") or []), document.get("min_recipients", 2))
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "members": [m.to_document() for m in self.members],
+            "escrow": list(self.escrow),
+            "min_recipients": self.min_recipients,
+        }
+
+    @property
+    def handles(self) -> list[str]:
+        return [m.handle for m in self.members]
+
+    def member(self, handle: str) -> Member | None:
+        return next((m for m in self.members if m.handle == handle), None)
+
+    def require(self, handle: str) -> Member:
+        """The member with this handle, or an error naming the known handles."""
+        found = self.member(handle)
+        if found is None:
+            known = ", ".join(self.handles) or "none yet"
+            raise InvalidInput(f"unknown handle {handle!r} (members: {known})")
+        return found
+
+    def handle_for_key(self, key: str) -> str | None:
+        return next((m.handle for m in self.members if key in m.keys), None)
+
+
+def readers(roster: Roster, recused: Iterable[str]) -> list[str]:
+    """Handles of the members who may read a case: everyone not recused."""
+    excluded = set(recused)
+    return [m.handle for m in roster.members if m.handle not in excluded]
+
+
+def desired_recipients(roster: Roster, recused: Iterable[str]) -> list[str]:
+    """keys(members - recused) + escrow, de-duplicated, in roster order."""
+    excluded = set(recused)
+    keys = [k for m in roster.members if m.handle not in excluded for k in m.keys]
+    return list(dict.fromkeys([*keys, *roster.escrow]))
+
+
+def require_enough_readers(roster: Roster, recused: Iterable[str], case: str) -> list[str]:
+    """The readers of a case, refusing fewer than `min_recipients` members."""
+    found = readers(roster, recused)
+    if len(found) < roster.min_recipients:
+        raise InvalidInput(
+            f"case {case} would be readable by {len(found)} member(s), fewer than "
+            f"min_recipients ({roster.min_recipients}); add members to team.yaml first"
+        )
+    return found
+
+
+def key_owners(roster: Roster, keys: Iterable[str]) -> dict[str, str | None]:
+    """Each recipient key mapped to its member's handle, `escrow`, or None when nobody's."""
+    owners: dict[str, str | None] = {}
+    for key in keys:
+        owners[key] = roster.handle_for_key(key) or ("escrow" if key in roster.escrow else None)
+    return owners

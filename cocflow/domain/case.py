@@ -1,0 +1,144 @@
+"""The case document: meta, body, recusals, timeline events."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from cocflow.clock import format_timestamp
+from cocflow.domain.access import Roster
+from cocflow.errors import InvalidInput
+
+SCHEMA_VERSION = 1
+META_KEYS = (
+    "schema", "id", "status", "received_at", "respond_by", "responded_at", "closed_at", "recused"
+)
+CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
+
+
+def require_case_id(text: str) -> str:
+    """A case id of the form YYYY-NNNN; anything else (paths included) is refused."""
+    if not isinstance(text, str) or not CASE_ID.fullmatch(text):
+        raise InvalidInput(f"not a case id: {text!r} (expected YYYY-NNNN, e.g. 2026-0007)")
+    return text
+
+
+def next_case_id(year: int, existing: Iterable[str]) -> str:
+    """The next free YYYY-NNNN for this year."""
+    prefix = f"{year:04d}-"
+    numbers = [int(i[5:]) for i in existing if i.startswith(prefix)]
+    number = max(numbers, default=0) + 1
+    if number > 9999:
+        raise InvalidInput(f"no case ids left for {year}")
+    return f"{prefix}{number:04d}"
+
+
+def event(kind: str, actor: str, at: datetime, note: str | None = None) -> dict[str, Any]:
+    """One timeline entry."""
+    return {"at": format_timestamp(at), "by": actor, "event": kind, "note": note}
+
+
+def recusal(handle: str, reason: str, actor: str, at: datetime, note: str | None = None) -> dict:
+    """One encrypted recusal record."""
+    return {"handle": handle, "reason": reason, "note": note, "at": format_timestamp(at),
+            "by": actor}
+
+
+def intake_recusals(
+    report: dict[str, Any],
+    requested: Iterable[dict[str, Any]],
+    roster: Roster,
+    actor: str,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """Recusals at intake: the ones asked for, plus every reported person who is a member."""
+    records: dict[str, dict[str, Any]] = {}
+    for person in report.get("reported") or []:
+        handle = person.get("team_handle")
+        if handle and roster.member(handle):
+            records[handle] = recusal(handle, "reported-person", actor, at)
+    for wish in requested:
+        roster.require(wish["handle"])
+        if wish["handle"] not in records:
+            records[wish["handle"]] = recusal(
+                wish["handle"], wish.get("reason") or "conflict-of-interest", actor, at,
+                wish.get("note"),
+            )
+    return list(records.values())
+
+
+def new_case(
+    case_id: str,
+    report: dict[str, Any],
+    received_at: datetime,
+    respond_by: datetime,
+    recusals: list[dict[str, Any]],
+    actor: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """A freshly received case, ready to validate and encrypt."""
+    timeline = [event("received", actor, now)]
+    timeline += [event("recused", actor, now, r["handle"]) for r in recusals]
+    return {
+        "meta": {
+            "schema": SCHEMA_VERSION,
+            "id": case_id,
+            "status": "received",
+            "received_at": format_timestamp(received_at),
+            "respond_by": format_timestamp(respond_by),
+            "responded_at": None,
+            "closed_at": None,
+            "recused": [r["handle"] for r in recusals],
+        },
+        "report": report,
+        "recusals": recusals,
+        "timeline": timeline,
+        "decision": None,
+        "dismissal": None,
+    }
+
+
+def compact(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop every null or empty value outside meta: sops would leave them in plaintext."""
+    body = {key: _compact(value) for key, value in document.items() if key != "meta"}
+    return {"meta": document["meta"], **{k: v for k, v in body.items() if not _empty(v)}}
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if not _empty(v)}
+    if isinstance(value, list):
+        kept = [_compact(v) for v in value]
+        return [v for v in kept if not _empty(v)]
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+
+
+def plaintext_leaves(document: dict[str, Any]) -> list[str]:
+    """Paths of leaves outside meta that are not sops ciphertext (for keyless checks)."""
+    found: list[str] = []
+    for key, value in document.items():
+        if key not in ("meta", "sops"):
+            _collect_plain(value, key, found)
+    return found
+
+
+def _collect_plain(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, dict):
+        if not value:
+            found.append(path)
+        for key, sub in value.items():
+            _collect_plain(sub, f"{path}.{key}", found)
+    elif isinstance(value, list):
+        if not value:
+            found.append(path)
+        for index, sub in enumerate(value):
+            _collect_plain(sub, f"{path}[{index}]", found)
+    elif not (isinstance(value, str) and value.startswith("ENC[") and value.endswith("]")):
+        found.append(path)

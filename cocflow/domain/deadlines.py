@@ -1,0 +1,70 @@
+"""The two-week promise: respond_by, and which open cases are due or overdue."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cocflow.clock import parse_timestamp
+
+OPEN_STATES = frozenset({"received", "acknowledged", "investigating", "decided"})
+SECONDS_PER_DAY = 86400
+
+
+def respond_by(received_at: datetime, response_days: int) -> datetime:
+    """The promised response deadline."""
+    return received_at + timedelta(days=response_days)
+
+
+def days_left(deadline: datetime, now: datetime) -> int:
+    """Whole days until the deadline, negative once it has passed."""
+    return math.floor((deadline - now).total_seconds() / SECONDS_PER_DAY)
+
+
+@dataclass(frozen=True)
+class DueCase:
+    id: str
+    status: str
+    respond_by: str
+    days_left: int
+    overdue: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "respond_by": self.respond_by,
+            "days_left": self.days_left,
+            "overdue": self.overdue,
+        }
+
+
+def awaiting_response(meta: dict[str, Any]) -> bool:
+    """An open case whose reporter has not heard from the team yet."""
+    return meta["status"] in OPEN_STATES and not meta.get("responded_at")
+
+
+def due_cases(metas: Iterable[dict[str, Any]], now: datetime, within_days: int) -> list[DueCase]:
+    """Cases awaiting a response, deadline within `within_days` or past; most urgent first."""
+    found = []
+    for meta in metas:
+        if not awaiting_response(meta):
+            continue
+        deadline = parse_timestamp(meta["respond_by"])
+        if deadline - now > timedelta(days=within_days):
+            continue
+        found.append(
+            DueCase(meta["id"], meta["status"], meta["respond_by"], days_left(deadline, now),
+                    now > deadline)
+        )
+    return sorted(found, key=lambda item: (item.respond_by, item.id))
+
+
+def response_met(meta: dict[str, Any]) -> bool | None:
+    """Whether the first response came before the deadline; None while none has come."""
+    if not meta.get("responded_at"):
+        return None
+    return parse_timestamp(meta["responded_at"]) <= parse_timestamp(meta["respond_by"])

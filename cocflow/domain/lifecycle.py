@@ -1,0 +1,172 @@
+"""States, legal moves, and the Code of Conduct's rule for each move."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cocflow.clock import format_timestamp
+from cocflow.domain.case import event
+from cocflow.errors import InvalidInput
+
+STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed")
+MOVES: dict[str, tuple[str, ...]] = {
+    "received": ("acknowledged", "dismissed"),
+    "acknowledged": ("investigating", "dismissed"),
+    "investigating": ("decided", "dismissed"),
+    "decided": ("closed",),
+    "closed": ("investigating",),
+    "dismissed": ("investigating",),
+}
+OUTCOMES = (
+    "no-action", "correction", "warning", "temporary-ban", "permanent-ban",
+    "third-party-warning", "public-identification",
+)
+DISMISSAL_REASONS = (
+    "reverse-ism", "boundary-setting", "tone", "criticism-of-oppression", "out-of-scope",
+    "duplicate", "withdrawn", "other",
+)
+RECUSAL_REASONS = ("reported-person", "conflict-of-interest", "reporter-request", "other")
+# Events a person records with `note`; the others are written by moves and recusals.
+NOTE_EVENTS = ("note", "contacted-reported", "reported-responded")
+# The event each move appends; a move back to investigating is a reopening.
+MOVE_EVENTS = {
+    "acknowledged": "acknowledged",
+    "investigating": "investigating",
+    "decided": "decided",
+    "closed": "closed",
+    "dismissed": "dismissed",
+}
+
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """What a person asks for with `move ID STATE` and its options."""
+
+    target: str
+    note: str | None = None
+    outcomes: tuple[str, ...] = ()
+    rationale: str | None = None
+    reporter_named: bool = False
+    skip_contact: str | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def legal_moves(status: str) -> tuple[str, ...]:
+    return MOVES.get(status, ())
+
+
+def next_steps(status: str) -> str:
+    """A human hint of what can come next."""
+    moves = legal_moves(status)
+    return ", or ".join(moves) if moves else "nothing (the case is final)"
+
+
+def apply_move(case: dict[str, Any], request: MoveRequest, actor: str, now: datetime) -> dict:
+    """The case after a legal move; InvalidInput naming the rule when the move is refused."""
+    status = case["meta"]["status"]
+    target = request.target
+    if target not in STATES:
+        raise InvalidInput(f"unknown state {target!r}; states: {', '.join(STATES)}")
+    if target not in legal_moves(status):
+        raise InvalidInput(
+            f"cannot move {case['meta']['id']} from {status} to {target}; "
+            f"legal next states: {', '.join(legal_moves(status)) or 'none'}"
+        )
+    _check_options(request)
+    moved = copy.deepcopy(case)
+    meta = moved["meta"]
+    stamp = format_timestamp(now)
+    kind = MOVE_EVENTS[target]
+    if status in ("closed", "dismissed"):
+        if not request.note:
+            raise InvalidInput("reopening a case needs a note (-m) saying why")
+        kind = "reopened"
+        meta["closed_at"] = None
+    if target == "investigating" and kind != "reopened":
+        _require_triaged(moved)
+    if target in ("acknowledged", "dismissed") and not meta.get("responded_at"):
+        meta["responded_at"] = stamp
+    if target == "closed":
+        meta["closed_at"] = stamp
+    if target == "decided":
+        moved["decision"] = _decision(moved, request, actor, stamp)
+    if target == "dismissed":
+        moved["dismissal"] = {"reason": request.reason, "note": request.note, "at": stamp,
+                              "by": actor}
+    meta["status"] = target
+    moved.setdefault("timeline", []).append(event(kind, actor, now, request.note))
+    return moved
+
+
+def _check_options(request: MoveRequest) -> None:
+    target = request.target
+    decision_only = request.outcomes or request.rationale or request.reporter_named
+    if target != "decided" and (decision_only or request.skip_contact):
+        raise InvalidInput("--outcome, --rationale, --reporter-named and --skip-contact go with "
+                           "`move ID decided`")
+    if target != "dismissed" and request.reason:
+        raise InvalidInput("--reason goes with `move ID dismissed`")
+    if target == "dismissed" and request.reason not in DISMISSAL_REASONS:
+        raise InvalidInput(f"dismissing needs --reason, one of: {', '.join(DISMISSAL_REASONS)}")
+    for outcome in request.outcomes:
+        if outcome not in OUTCOMES:
+            raise InvalidInput(f"unknown outcome {outcome!r}; outcomes: {', '.join(OUTCOMES)}")
+
+
+def _require_triaged(case: dict[str, Any]) -> None:
+    report = case["report"]
+    if not report.get("categories"):
+        raise InvalidInput("investigating needs at least one category: add it with `cocflow edit`")
+    if not report.get("reported"):
+        raise InvalidInput("investigating needs at least one reported person: add it with "
+                           "`cocflow edit`")
+
+
+def _decision(case: dict[str, Any], request: MoveRequest, actor: str, stamp: str) -> dict:
+    if not request.outcomes:
+        raise InvalidInput(f"deciding needs at least one --outcome, from: {', '.join(OUTCOMES)}")
+    if not request.rationale:
+        raise InvalidInput("deciding needs a --rationale")
+    contacted = any(e["event"] == "contacted-reported" for e in case.get("timeline", []))
+    if not contacted and not request.skip_contact:
+        raise InvalidInput(
+            "the reported person has not been contacted: record it with "
+            "`cocflow note ID --event contacted-reported -m ...`, or give --skip-contact REASON"
+        )
+    consent = case["report"].get("consent") or {}
+    if request.reporter_named and not consent.get("name_reporter"):
+        raise InvalidInput("--reporter-named needs the reporter's consent "
+                           "(report.consent.name_reporter is not true)")
+    return {
+        "outcomes": list(dict.fromkeys(request.outcomes)),
+        "rationale": request.rationale,
+        "decided_at": stamp,
+        "decided_by": actor,
+        "reporter_named": request.reporter_named,
+        "contact_skipped_reason": None if contacted else request.skip_contact,
+    }
+
+
+def add_note(case: dict[str, Any], kind: str, note: str, actor: str, now: datetime) -> dict:
+    """The case with one more timeline event recorded by a person."""
+    if kind not in NOTE_EVENTS:
+        raise InvalidInput(f"unknown event {kind!r}; events: {', '.join(NOTE_EVENTS)}")
+    if not note or not note.strip():
+        raise InvalidInput("a note needs text (-m)")
+    noted = copy.deepcopy(case)
+    noted.setdefault("timeline", []).append(event(kind, actor, now, note))
+    return noted
+
+
+def protected_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What `edit` may not change by hand: meta, recusals, decision, dismissal, past timeline."""
+    changed = [k for k in ("meta", "recusals", "decision", "dismissal") if
+               before.get(k) != after.get(k)]
+    old_timeline = before.get("timeline") or []
+    if (after.get("timeline") or [])[: len(old_timeline)] != old_timeline:
+        changed.append("timeline")
+    return changed

@@ -1,0 +1,160 @@
+"""The git adapter: safe-state guard, exactly one commit per change, file history."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cocflow.errors import CocflowError, EnvironmentProblem
+
+_IN_PROGRESS = {
+    "MERGE_HEAD": "a merge",
+    "rebase-merge": "a rebase",
+    "rebase-apply": "a rebase or git am",
+    "CHERRY_PICK_HEAD": "a cherry-pick",
+    "REVERT_HEAD": "a revert",
+}
+
+
+class GitFailed(CocflowError):
+    """git ran and refused (a hook, missing identity, a lock)."""
+
+    exit_code = 4
+
+
+def require_git() -> None:
+    if shutil.which("git") is None:
+        raise EnvironmentProblem("git not found: install git and try again")
+
+
+class GitRepo:
+    """One working tree; every command goes through here for git."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._repo: Any = None
+
+    @property
+    def git(self) -> Any:
+        """GitPython's command wrapper (the git CLI: hooks and signing apply)."""
+        if self._repo is None:
+            require_git()
+            import git
+
+            try:
+                self._repo = git.Repo(self.root)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                raise EnvironmentProblem(
+                    f"{self.root} is not a git repository: run `cocflow init` or `git init`"
+                ) from None
+        return self._repo.git
+
+    @classmethod
+    def init(cls, root: Path) -> GitRepo:
+        """`git init` a new repository with main as its first branch."""
+        require_git()
+        import git
+
+        git.Repo.init(root, initial_branch="main")
+        return cls(root)
+
+    def git_dir(self) -> Path:
+        return Path(self.git.rev_parse("--absolute-git-dir"))
+
+    def ensure_safe(self, paths: Sequence[Path]) -> None:
+        """Refuse to touch a repository mid-merge/rebase, or files with uncommitted changes."""
+        git_dir = self.git_dir()
+        for marker, what in _IN_PROGRESS.items():
+            if (git_dir / marker).exists():
+                raise EnvironmentProblem(
+                    f"the repository is in the middle of {what}: finish or abort it first"
+                )
+        if not paths:
+            return
+        status = self._run("status", "--porcelain", "--untracked-files=all", "--",
+                           *self._relative(paths))
+        if status.strip():
+            names = sorted({line[3:] for line in status.splitlines()})
+            raise EnvironmentProblem(
+                f"uncommitted changes to {', '.join(names)}: commit or restore them "
+                "(git status) before cocflow changes them"
+            )
+
+    def tracked_at_head(self, path: Path) -> bool:
+        listing = self._run("ls-tree", "--name-only", "HEAD", "--", *self._relative([path]))
+        return bool(listing.strip())
+
+    @contextmanager
+    def one_commit(self, paths: Sequence[Path], message: str) -> Iterator[None]:
+        """Run the body (which writes `paths`), then commit exactly those paths once.
+
+        On any failure, the body's or git's, the paths, the index and HEAD are put back.
+        """
+        self.ensure_safe(paths)
+        head = self._run("rev-parse", "HEAD").strip()
+        existed = {path: self.tracked_at_head(path) for path in paths}
+        try:
+            yield
+            relative = self._relative(paths)
+            self._run("add", "--all", "--", *relative)
+            self._run("commit", "--quiet", "-m", message, "--", *relative)
+        except BaseException:
+            self._restore(existed, head)
+            raise
+
+    def _restore(self, existed: dict[Path, bool], head: str) -> None:
+        if self._run("rev-parse", "HEAD").strip() != head:
+            self._run("reset", "--soft", head)
+        for path, tracked in existed.items():
+            relative = self._relative([path])
+            if tracked:
+                self._run("checkout", head, "--", *relative)
+            else:
+                self._run("rm", "--cached", "--quiet", "--ignore-unmatch", "-r", "--", *relative)
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
+    def commit_all(self, message: str) -> None:
+        """Stage everything and commit (only for `init`, on a brand-new repository)."""
+        self._run("add", "--all")
+        self._run("commit", "--quiet", "-m", message)
+
+    def file_history(self, path: Path) -> list[tuple[str, str]]:
+        """(commit, text) of every committed version of a file, newest first."""
+        relative = self._relative([path])[0]
+        commits = self._run("log", "--format=%H", "--", relative).split()
+        versions = []
+        for commit in commits:
+            try:
+                versions.append((commit, self._run("show", f"{commit}:{relative}")))
+            except GitFailed:
+                continue  # the commit deleted the file
+        return versions
+
+    def _relative(self, paths: Sequence[Path]) -> list[str]:
+        return [str(Path(p).resolve().relative_to(self.root.resolve())) for p in paths]
+
+    def _run(self, command: str, *args: str) -> str:
+        import git
+
+        try:
+            return getattr(self.git, command.replace("-", "_"))(*args)
+        except git.GitCommandError as exc:
+            raise GitFailed(_explain(command, exc)) from None
+
+
+def _explain(command: str, exc: Any) -> str:
+    stderr = str(getattr(exc, "stderr", "") or "")
+    if "Please tell me who you are" in stderr or "empty ident" in stderr:
+        return "git does not know who you are: set git config user.name and user.email"
+    if command == "commit":
+        return (f"git commit failed (exit {exc.status}): a hook refused it or git is "
+                "misconfigured; nothing was changed")
+    if "index.lock" in stderr:
+        return "another git process is running in this repository (index.lock); try again"
+    return f"git {command} failed (exit {exc.status})"

@@ -1,0 +1,1 @@
+"""One function per use case: load -> domain rule -> save -> commit."""

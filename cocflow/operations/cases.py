@@ -1,0 +1,53 @@
+"""Opening, listing and reading cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cocflow import clock, schema
+from cocflow.domain import deadlines
+from cocflow.domain.access import require_enough_readers
+from cocflow.domain.case import intake_recusals, new_case, next_case_id, require_case_id
+from cocflow.errors import InvalidInput
+from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+
+
+def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = ()) -> dict[str, Any]:
+    """Validate an intake document, recuse, assign the next id, encrypt and commit."""
+    if not isinstance(intake, dict):
+        raise InvalidInput("the report must be a YAML mapping with a `report:` key")
+    report = intake.get("report")
+    if isinstance(report, dict) and isinstance(report.get("occurred_at"), str):
+        report = {**report, "occurred_at": clock.normalize_timestamp(report["occurred_at"])}
+        intake = {**intake, "report": report}
+    schema.validate("case", intake, "report", definition="intake")
+    now = ws.now()
+    received_at = clock.parse_timestamp(intake["received_at"]) if intake.get(
+        "received_at") else now
+    if received_at > now:
+        raise InvalidInput("received_at is in the future")
+    actor = ws.actor
+    wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
+    recusals = intake_recusals(report, wishes, ws.roster, actor, now)
+    case_id = next_case_id(received_at.year, ws.store.ids())
+    require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
+    deadline = deadlines.respond_by(received_at, ws.config.response_days)
+    document = new_case(case_id, report, received_at, deadline, recusals, actor, now)
+    save_case(ws, document, f"open {case_id} (received)")
+    return document
+
+
+def list_cases(ws: Workspace, status: str | None = None, open_only: bool = False) -> list[dict]:
+    """Plaintext meta of every case; no decryption, no key needed."""
+    metas = ws.store.all_meta()
+    if status:
+        metas = [m for m in metas if m.get("status") == status]
+    if open_only:
+        metas = [m for m in metas if m.get("status") in deadlines.OPEN_STATES]
+    return metas
+
+
+def show_case(ws: Workspace, case_id: str) -> dict[str, Any]:
+    """The whole decrypted case."""
+    return decrypt_case(ws, require_case_id(case_id))

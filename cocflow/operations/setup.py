@@ -1,0 +1,121 @@
+"""Setting up: a new case repository, keys, who am I, and the doctor."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocflow import guards, sops
+from cocflow.errors import CocflowError, InvalidInput
+from cocflow.gitrepo import GitRepo, require_git
+from cocflow.keys import default_key_file, local_keyring, public_keys, whoami
+from cocflow.settings import (
+    CONFIG_FILE,
+    CONFIG_TEXT,
+    TEAM_FILE,
+    TEAM_HEADER,
+    find_root,
+    load_config,
+    load_roster,
+)
+from cocflow.store import CASES_DIR
+
+CASES_README = (
+    "Encrypted case files (cases/<id>.yaml) live here; cocflow writes them, never by hand.\n"
+)
+EMPTY_TEAM = "members: []\nescrow: []\nmin_recipients: 2\n"
+GITIGNORE = ".venv/\n__pycache__/\n*.tmp\n*.cocflow-edit*\n"
+
+
+def init_repository(path: Path) -> Path:
+    """A new case repository: git init, settings, empty roster, guards, first commit."""
+    require_git()
+    path = path.resolve()
+    if (path / CONFIG_FILE).exists():
+        raise InvalidInput(f"{path} is already a cocflow case repository")
+    if path.exists() and any(p.name != ".git" for p in path.iterdir()):
+        raise InvalidInput(f"{path} is not empty: choose a new or empty directory")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        repo = GitRepo(path) if (path / ".git").exists() else GitRepo.init(path)
+        (path / CONFIG_FILE).write_text(CONFIG_TEXT, encoding="utf-8")
+        (path / TEAM_FILE).write_text(TEAM_HEADER + EMPTY_TEAM, encoding="utf-8")
+        (path / CASES_DIR).mkdir(exist_ok=True)
+        (path / CASES_DIR / "README.md").write_text(CASES_README, encoding="utf-8")
+        (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+        guards.write_gitattributes(path)
+        guards.configure_diff(repo)
+        repo.commit_all("cocflow: new case repository")
+    except BaseException:
+        if created:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of `doctor`: what was checked, whether it is fine, and what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def doctor(repo: Path | None) -> list[Finding]:
+    """Check sops, git, the key, the roster and the repository; never raises for a finding."""
+    findings = [_check("sops", lambda: f"{sops.version()} at {sops.sops_binary()}")]
+    findings.append(_check("git", lambda: (require_git(), "found")[1]))
+    root_finding = _check("repository", lambda: str(find_root(repo)))
+    findings.append(root_finding)
+    findings.append(_check("key", _describe_key))
+    if root_finding.ok:
+        root = Path(root_finding.detail)
+        findings.append(_check("settings", lambda: (load_config(root), "cocflow.yaml valid")[1]))
+        findings.append(_check("roster", lambda: _describe_roster(root)))
+        findings.append(_check("member", lambda: whoami(load_roster(root), local_keyring())))
+        findings.append(Finding(
+            "diff driver", guards.gitattributes_ok(root) and guards.diff_configured(GitRepo(root)),
+            "git diff decrypts cases" if guards.diff_configured(GitRepo(root))
+            else "not configured: run `cocflow doctor --fix`",
+        ))
+    return findings
+
+
+def fix(repo: Path | None) -> None:
+    """Re-install what `init` sets up locally (diff driver)."""
+    root = find_root(repo)
+    guards.write_gitattributes(root)
+    guards.configure_diff(GitRepo(root))
+
+
+def _describe_key() -> str:
+    keyring = local_keyring()
+    keys = public_keys(keyring)
+    if not keys:
+        raise CocflowError(
+            f"no key at {keyring.age_key_file or default_key_file()}: run `cocflow keygen`"
+        )
+    return f"{len(keys)} local key(s); first: {keys[0]}"
+
+
+def _describe_roster(root: Path) -> str:
+    roster = load_roster(root)
+    if len(roster.members) < roster.min_recipients:
+        raise CocflowError(
+            f"{len(roster.members)} member(s), fewer than min_recipients "
+            f"({roster.min_recipients}): add members with `cocflow team add`"
+        )
+    return f"{len(roster.members)} member(s), min_recipients {roster.min_recipients}"
+
+
+def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]
+    try:
+        return Finding(name, True, str(probe()))
+    except CocflowError as exc:
+        return Finding(name, False, str(exc))

@@ -1,0 +1,102 @@
+"""A loaded case repository, and the one load / re-encrypt / commit path every command uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from cocflow import clock, schema, sops, yamlio
+from cocflow.domain.access import Roster, desired_recipients, require_enough_readers
+from cocflow.domain.case import compact, plaintext_leaves
+from cocflow.errors import IntegrityError
+from cocflow.gitrepo import GitRepo
+from cocflow.keys import local_keyring, whoami
+from cocflow.settings import Config, find_root, load_config, load_roster
+from cocflow.sops import Keyring
+from cocflow.store import CaseStore, write_atomic
+
+
+@dataclass
+class Workspace:
+    """One case repository as seen by one local key."""
+
+    root: Path
+    keyring: Keyring
+
+    @classmethod
+    def open(cls, repo: Path | None = None, keyring: Keyring | None = None) -> Workspace:
+        """The repository at `repo` or above the current directory."""
+        return cls(find_root(repo), keyring if keyring is not None else local_keyring())
+
+    @cached_property
+    def store(self) -> CaseStore:
+        return CaseStore(self.root)
+
+    @cached_property
+    def git(self) -> GitRepo:
+        return GitRepo(self.root)
+
+    @cached_property
+    def roster(self) -> Roster:
+        return load_roster(self.root)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.root)
+
+    @cached_property
+    def actor(self) -> str:
+        """The roster handle of whoever runs the command."""
+        return whoami(self.roster, self.keyring)
+
+    def now(self) -> datetime:
+        return clock.now()
+
+
+def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None) -> dict[str, Any]:
+    """The whole case, decrypted, defaults restored, checked against the schema and its name."""
+    text = ciphertext if ciphertext is not None else ws.store.read(case_id)
+    plaintext = sops.decrypt(text, f"case {case_id}", ws.keyring)
+    document = yamlio.load(plaintext)
+    if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
+        raise IntegrityError(f"case {case_id} decrypted to something that is not a case")
+    if document["meta"].get("id") != case_id:
+        raise IntegrityError(
+            f"the file of case {case_id} holds another case: it was renamed or copied over; "
+            "restore it from git history"
+        )
+    document = schema.with_defaults("case", document)
+    found = schema.problems("case", document)
+    if found:
+        raise IntegrityError(f"case {case_id} does not match the case schema: {found[0]}")
+    return document
+
+
+def seal(ws: Workspace, document: dict[str, Any]) -> str:
+    """The one encrypt step: validate, compact, encrypt to the case's desired recipients."""
+    case_id = document["meta"]["id"]
+    schema.validate("case", schema.with_defaults("case", document), f"case {case_id}")
+    recused = document["meta"]["recused"]
+    require_enough_readers(ws.roster, recused, case_id)
+    recipients = desired_recipients(ws.roster, recused)
+    ciphertext = sops.encrypt(yamlio.dump(compact(document)), recipients, ws.keyring)
+    leaks = plaintext_leaves(yamlio.load(ciphertext))
+    if leaks:  # never commit a value sops left readable
+        raise IntegrityError(f"refusing to write case {case_id}: plaintext at {leaks[0]}")
+    return ciphertext
+
+
+def save_case(ws: Workspace, document: dict[str, Any], message: str,
+              also: tuple[tuple[Path, str], ...] = ()) -> Path:
+    """Encrypt, write atomically and commit once; on failure nothing is changed."""
+    case_id = document["meta"]["id"]
+    ciphertext = seal(ws, document)
+    path = ws.store.path(case_id)
+    with ws.git.one_commit([path, *(p for p, _ in also)], message):
+        ws.store.write(case_id, ciphertext)
+        for extra_path, text in also:
+            write_atomic(extra_path, text)
+    return path

@@ -1,0 +1,114 @@
+"""Text for people: tables and the readable view of a case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from cocflow.clock import parse_timestamp
+from cocflow.domain import deadlines
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned table; `-` for empty cells."""
+    cells = [[("-" if v in (None, "", []) else str(v)) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    header = [h.upper() for h in headers]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *cells]
+    )
+
+
+def day(timestamp: str | None) -> str:
+    return timestamp[:10] if timestamp else "-"
+
+
+def status_line(meta: dict[str, Any], now: datetime) -> str:
+    """State, age, the response deadline and whether it was met."""
+    received = parse_timestamp(meta["received_at"])
+    age = (now - received).days
+    parts = [f"{meta['status']}", f"received {age} day(s) ago"]
+    met = deadlines.response_met(meta)
+    if met is None:
+        left = deadlines.days_left(parse_timestamp(meta["respond_by"]), now)
+        when = f"respond by {day(meta['respond_by'])}"
+        if meta["status"] not in deadlines.OPEN_STATES:
+            parts.append(f"{when} (case closed without a response)")
+        elif left < 0:
+            parts.append(f"{when}: OVERDUE by {-left} day(s)")
+        else:
+            parts.append(f"{when}: {left} day(s) left")
+    else:
+        verdict = "met" if met else "MISSED"
+        parts.append(f"responded {day(meta['responded_at'])}, deadline {verdict}")
+    return " | ".join(parts)
+
+
+def case_text(case: dict[str, Any], now: datetime) -> str:
+    """The readable view of a decrypted case, in sections, timeline in order."""
+    meta, report = case["meta"], case["report"]
+    out = [f"Case {meta['id']}: {report['title']}", f"  {status_line(meta, now)}", ""]
+    reporter = report.get("reporter") or {}
+    who = "anonymous" if reporter.get("anonymous") else _person(reporter)
+    out += ["Report",
+            f"  channel:     {report.get('channel')}",
+            f"  reporter:    {who}",
+            f"  reported:    {_people(report.get('reported'), _reported)}",
+            f"  witnesses:   {_people(report.get('witnesses'), _person)}",
+            f"  occurred:    {report.get('occurred_at') or 'unknown'}",
+            f"  space:       {report.get('space') or '-'}",
+            f"  location:    {report.get('location') or '-'}",
+            f"  categories:  {', '.join(report.get('categories') or []) or '-'}",
+            f"  consent:     {_consent(report.get('consent') or {})}",
+            "", "Description", *_indent(report.get("description", "")), ""]
+    if case.get("recusals"):
+        out.append("Recused")
+        out += [f"  {r['handle']}: {r['reason']}" + (f" ({r['note']})" if r.get("note") else "")
+                for r in case["recusals"]]
+        out.append("")
+    out.append("Timeline")
+    for item in sorted(case.get("timeline") or [], key=lambda e: e["at"]):
+        note = f": {item['note']}" if item.get("note") else ""
+        out.append(f"  {item['at']}  {item['by']:<12} {item['event']}{note}")
+    if case.get("decision"):
+        d = case["decision"]
+        out += ["", "Decision", f"  outcomes:  {', '.join(d['outcomes'])}",
+                f"  by {d['decided_by']} at {d['decided_at']}; reporter named: "
+                f"{'yes' if d.get('reporter_named') else 'no'}"]
+        if d.get("contact_skipped_reason"):
+            out.append(f"  reported person not contacted: {d['contact_skipped_reason']}")
+        out += ["  rationale:", *_indent(d["rationale"], 4)]
+    if case.get("dismissal"):
+        d = case["dismissal"]
+        out += ["", "Dismissal", f"  reason: {d['reason']} (by {d['by']} at {d['at']})"]
+        if d.get("note"):
+            out += _indent(d["note"], 4)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _people(people: list[dict[str, Any]] | None, describe: Any) -> str:
+    return "; ".join(describe(p) for p in people or []) or "-"
+
+
+def _person(person: dict[str, Any]) -> str:
+    name = person.get("name") or "(no name)"
+    return f"{name} <{person['contact']}>" if person.get("contact") else name
+
+
+def _reported(person: dict[str, Any]) -> str:
+    text = _person(person)
+    return f"{text} [team member: {person['team_handle']}]" if person.get("team_handle") else text
+
+
+def _consent(consent: dict[str, Any]) -> str:
+    parts = [f"name reporter: {'yes' if consent.get('name_reporter') else 'no'}",
+             f"share with reported: {'yes' if consent.get('share_with_reported') else 'no'}"]
+    if consent.get("confidentiality_request"):
+        parts.append(f"request: {consent['confidentiality_request']}")
+    return "; ".join(parts)
+
+
+def _indent(text: str, width: int = 2) -> list[str]:
+    return [" " * width + line for line in str(text).rstrip().splitlines()]

@@ -1,0 +1,138 @@
+"""The JSON Schemas shipped in the wheel: validation with readable errors, and defaults."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cocflow.errors import InvalidInput
+
+_SOURCE_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def _schema_text(name: str) -> str:
+    # In a wheel the schemas sit inside the package; in a source checkout they sit beside it.
+    packaged = resources.files("cocflow").joinpath("schemas", name)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (_SOURCE_SCHEMAS / name).read_text(encoding="utf-8")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """One of `case`, `team`, `config`, parsed."""
+    return json.loads(_schema_text(f"{name}.schema.json"))
+
+
+@cache
+def _validator(name: str, definition: str | None) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema(name)
+    if definition:
+        schema = {**schema, "$ref": f"#/$defs/{definition}"}
+        schema.pop("properties", None)
+        schema.pop("required", None)
+        schema.pop("additionalProperties", None)
+        schema.pop("type", None)
+    return Draft202012Validator(schema)
+
+
+def problems(name: str, document: Any, definition: str | None = None) -> list[str]:
+    """Every schema violation as `path: message`, without echoing the offending values."""
+    errors = sorted(
+        _validator(name, definition).iter_errors(document), key=lambda e: list(e.absolute_path)
+    )
+    return [_describe(error) for error in errors]
+
+
+def validate(name: str, document: Any, what: str, definition: str | None = None) -> None:
+    """Raise InvalidInput naming the first problem (and how many more there are)."""
+    found = problems(name, document, definition)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise InvalidInput(f"{what}: {found[0]}{more}")
+
+
+def _describe(error: Any) -> str:
+    path = ".".join(str(part) for part in error.absolute_path) or "(top)"
+    # Messages from jsonschema quote the bad value; case values must never reach a log.
+    validator = error.validator
+    if validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{path}: unknown key(s) {', '.join(map(str, extra))}"
+    if validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"{path}: missing {', '.join(missing)}"
+    if validator == "enum":
+        return f"{path}: must be one of {', '.join(map(str, error.validator_value))}"
+    if validator == "const":
+        return f"{path}: must be {error.validator_value!r}"
+    if validator == "type":
+        return f"{path}: must be of type {error.validator_value}"
+    if validator == "pattern":
+        return f"{path}: has the wrong format"
+    if validator in ("minLength", "minItems"):
+        return f"{path}: must not be empty"
+    if validator in ("maxLength", "maxItems"):
+        return f"{path}: is too long"
+    if validator == "uniqueItems":
+        return f"{path}: has duplicates"
+    if validator == "oneOf":
+        return f"{path}: {_one_of_hint(error)}"
+    return f"{path}: is not valid ({validator})"
+
+
+def _one_of_hint(error: Any) -> str:
+    for sub in error.context or []:
+        if sub.validator == "enum":
+            return f"must be one of {', '.join(map(str, sub.validator_value))}"
+        if sub.validator == "pattern":
+            return "has the wrong format"
+    return "is not valid"
+
+
+def with_defaults(name: str, document: Any, definition: str | None = None) -> Any:
+    """Fill in every `default` the schema names (the values cocflow omits before encrypting)."""
+    schema = load_schema(name)
+    node = schema["$defs"][definition] if definition else schema
+    return _fill(schema, node, document)
+
+
+def _resolve(root: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _fill(root: dict[str, Any], node: dict[str, Any], value: Any) -> Any:
+    node = _resolve(root, node)
+    for branch in node.get("oneOf", []):
+        branch = _resolve(root, branch)
+        if branch.get("type") == "object" and isinstance(value, dict):
+            node = branch
+    if isinstance(value, dict) and "properties" in node:
+        filled = dict(value)
+        for key, prop in node["properties"].items():
+            if key not in filled:
+                default = _default_of(root, prop)
+                if default is _NO_DEFAULT:
+                    continue
+                filled[key] = json.loads(json.dumps(default))
+            filled[key] = _fill(root, prop, filled[key])
+        return filled
+    if isinstance(value, list) and "items" in node:
+        return [_fill(root, node["items"], item) for item in value]
+    return value
+
+
+_NO_DEFAULT = object()
+
+
+def _default_of(root: dict[str, Any], prop: dict[str, Any]) -> Any:
+    if "default" in prop:
+        return prop["default"]
+    return _resolve(root, prop).get("default", _NO_DEFAULT)

