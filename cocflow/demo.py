@@ -58,6 +58,13 @@ class _Runner:
         return done.stdout
 
 
+    def git_log(self, title: str) -> None:
+        self.say(f"\n== {title}\n$ git log --format=%s")
+        done = subprocess.run(["git", "log", "--format=%s"], cwd=self.root, env=self.env,
+                              capture_output=True, text=True, check=True)
+        self.say(done.stdout.rstrip())
+
+
 def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:
     """Build the demo repository and walk one case through cocflow; returns its path."""
     base = directory or Path(tempfile.mkdtemp(prefix="cocflow-demo-"))
@@ -89,7 +96,21 @@ def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:
     run.step("alice reads the case", ["show", case_id], as_member="alice")
     run.step("bob is recused: his key cannot open it (exit 3)", ["show", case_id],
              as_member="bob", expect=3)
-    run.step("carol can read it too", ["show", case_id, "--json"], as_member="carol")
+    run.step("What needs an answer soon (no key needed)", ["due", "--within", "14"])
+    run.step("carol replies to the reporter: the 2-week clock stops",
+             ["move", case_id, "acknowledged", "-m", "Thanked Sam, said we are on it"],
+             as_member="carol")
+    run.step("Triage done: investigate", ["move", case_id, "investigating"], as_member="alice")
+    run.step("The reported person gets a chance to respond",
+             ["note", case_id, "--event", "contacted-reported", "-m", "Emailed Bob a summary"],
+             as_member="carol")
+    run.step("A decision from the ladder, with a rationale",
+             ["move", case_id, "decided", "--outcome", "warning", "--rationale",
+              "Continued contact after being asked to stop"], as_member="alice")
+    run.step("Close the case", ["move", case_id, "closed"], as_member="carol")
+    run.step("carol reads the whole case", ["show", case_id], as_member="carol")
+    run.step("The case list after closing", ["list"])
+    run.git_log("Every step was one commit; messages carry only ids and states")
     say(f"\nDone. The demo repository is {repo}; its keys are in {repo / 'keys'}.")
     say("Delete it when you are finished: it holds private keys.")
     return repo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -35,9 +36,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, repo, team
+    from cocflow.cli import cases, lifecycle, repo, team
 
-    for module in (repo, team, cases):
+    for module in (repo, team, cases, lifecycle):
         module.register(cli)
 
 
@@ -46,6 +47,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single place that turns errors into `Error: ...` and an exit code."""
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         cli.main(args=argv, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
@@ -65,6 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(0)
+
+
+def _interrupted(_signum: int, _frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so every cleanup and rollback runs.
+    raise KeyboardInterrupt
 
 
 def _fail(message: str, code: int, exc: BaseException | None) -> None:

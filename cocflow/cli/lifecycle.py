@@ -1,0 +1,168 @@
+"""Lifecycle commands: move, note, edit, due."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cocflow.cli.common import (
+    emit_json,
+    json_option,
+    keyless_workspace,
+    next_step,
+    repo_option,
+    say,
+    workspace,
+)
+from cocflow.domain import lifecycle
+from cocflow.render import table
+
+
+@click.command("move")
+@click.argument("case_id", metavar="ID")
+@click.argument("state", type=click.Choice(lifecycle.STATES))
+@click.option("-m", "--note", help="Why; required when reopening a closed or dismissed case.")
+@click.option("--outcome", "outcomes", multiple=True, type=click.Choice(lifecycle.OUTCOMES),
+              help="With `decided`: an outcome from the ladder (repeatable).")
+@click.option("--rationale", help="With `decided`: why the team decided so.")
+@click.option("--reporter-named", is_flag=True,
+              help="With `decided`: the decision names the reporter (needs their consent).")
+@click.option("--skip-contact", metavar="REASON",
+              help="With `decided`: why the reported person was not contacted (e.g. safety).")
+@click.option("--reason", type=click.Choice(lifecycle.DISMISSAL_REASONS),
+              help="With `dismissed`: the reason, from the fixed list.")
+@repo_option
+@json_option
+def move_command(case_id: str, state: str, note: str | None, outcomes: tuple[str, ...],
+                 rationale: str | None, reporter_named: bool, skip_contact: str | None,
+                 reason: str | None, as_json: bool) -> None:
+    """Move a case to STATE; illegal moves are refused with the legal ones named.
+
+    \b
+    received -> acknowledged -> investigating -> decided -> closed
+    received, acknowledged, investigating -> dismissed
+    closed, dismissed -> investigating (reopen; needs -m)
+
+    \b
+    Examples:
+      cocflow move 2026-0007 acknowledged -m "replied to the reporter"
+      cocflow move 2026-0007 investigating
+      cocflow move 2026-0007 decided --outcome warning --rationale "..."
+      cocflow move 2026-0007 dismissed --reason tone -m "..."
+      cocflow move 2026-0007 investigating -m "new information"
+    """
+    from cocflow.operations.lifecycle import move_case
+
+    request = lifecycle.MoveRequest(state, note, outcomes, rationale, reporter_named,
+                                    skip_contact, reason)
+    before, case = move_case(workspace(), case_id, request)
+    meta = case["meta"]
+    if as_json:
+        emit_json({"id": meta["id"], "from": before, "to": meta["status"]})
+        return
+    say(f"Moved {meta['id']} from {before} to {meta['status']} (one commit).")
+    if state in ("acknowledged", "dismissed") and meta["responded_at"]:
+        say(f"First response recorded at {meta['responded_at']}: the 2-week clock has stopped.")
+    next_step(lifecycle.next_steps(meta["status"]))
+
+
+@click.command("note")
+@click.argument("case_id", metavar="ID")
+@click.option("-m", "--message", "text", required=True, help="The note (encrypted).")
+@click.option("--event", "kind", type=click.Choice(lifecycle.NOTE_EVENTS), default="note",
+              show_default=True, help="The kind of timeline event.")
+@repo_option
+@json_option
+def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
+    """Append a timeline event to a case.
+
+    \b
+    Examples:
+      cocflow note 2026-0007 -m "called the reporter back"
+      cocflow note 2026-0007 --event contacted-reported -m "emailed them the summary"
+      cocflow note 2026-0007 --event reported-responded -m "they replied"
+    """
+    from cocflow.operations.lifecycle import note_case
+
+    case = note_case(workspace(), case_id, kind, text)
+    if as_json:
+        emit_json({"id": case["meta"]["id"], "event": kind})
+        return
+    say(f"Added a {kind} event to {case['meta']['id']} (one commit).")
+    if kind == "contacted-reported":
+        next_step(f"a decision: cocflow move {case['meta']['id']} decided --outcome ...")
+
+
+@click.command("edit")
+@click.argument("case_id", metavar="ID")
+@repo_option
+@json_option
+def edit_command(case_id: str, as_json: bool) -> None:
+    """Edit a case's report in $VISUAL or $EDITOR; it is validated and re-encrypted.
+
+    The decrypted copy lives in a private 0600 file (in memory on /dev/shm where it exists)
+    and is removed however the editor ends.
+
+    \b
+    Examples:
+      cocflow edit 2026-0007
+      EDITOR=nano cocflow edit 2026-0007
+    """
+    from cocflow.editing import edit_text
+    from cocflow.errors import InvalidInput
+    from cocflow.operations.lifecycle import edit_case
+
+    def edit(text: str, problem: str | None) -> str | None:
+        if problem is not None:
+            if not sys.stdin.isatty():
+                raise InvalidInput(f"{problem}; the case was not changed")
+            click.echo(f"The edit is not valid: {problem}", err=True)
+            if not click.confirm("Edit again?", default=True):
+                raise InvalidInput("edit abandoned; the case was not changed")
+        return edit_text(text)
+
+    case = edit_case(workspace(), case_id, edit)
+    if as_json:
+        emit_json({"id": case_id, "changed": case is not None})
+        return
+    if case is None:
+        say(f"No changes to {case_id}; nothing was committed.")
+        return
+    say(f"Saved {case_id} (one commit).")
+    if case["meta"]["recused"]:
+        say(f"Recused: {', '.join(case['meta']['recused'])}.")
+
+
+@click.command("due")
+@click.option("--within", type=int, metavar="DAYS",
+              help="Days ahead to warn (default: warn_days from cocflow.yaml).")
+@repo_option
+@json_option
+def due_command(within: int | None, as_json: bool) -> None:
+    """Open cases with no response yet, due soon or overdue (no key needed).
+
+    \b
+    Examples:
+      cocflow due
+      cocflow due --within 14 --json
+      COCFLOW_NOW=2026-12-20T00:00:00Z cocflow due
+    """
+    from cocflow.operations.lifecycle import due
+
+    found = due(keyless_workspace(), within)
+    if as_json:
+        emit_json([item.to_json() for item in found])
+        return
+    if not found:
+        say("Nothing due: every open case has had a response or is not due yet.")
+        return
+    rows = [(d.id, d.status, d.respond_by, "OVERDUE" if d.overdue else f"{d.days_left} day(s)")
+            for d in found]
+    say(table(["id", "status", "respond by (UTC)", "left"], rows))
+    next_step("reply to the reporter, then `cocflow move ID acknowledged`")
+
+
+def register(group: click.Group) -> None:
+    for command in (move_command, note_command, edit_command, due_command):
+        group.add_command(command)

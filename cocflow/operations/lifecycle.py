@@ -1,0 +1,110 @@
+"""Moving a case through its lifecycle: move, note, edit, and what is due."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from cocflow import schema, yamlio
+from cocflow.domain import deadlines
+from cocflow.domain.case import event, intake_recusals, require_case_id
+from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move
+from cocflow.errors import InvalidInput
+from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+
+EDIT_HEADER = (
+    "# Edit the report below. Only `report:` can change here: state, dates, recusals,\n"
+    "# decision and timeline change through their commands (move, note, recuse).\n"
+    "# Save and close the editor to re-encrypt; an empty file cancels.\n"
+)
+
+
+def move_case(ws: Workspace, case_id: str, request: MoveRequest) -> tuple[str, dict[str, Any]]:
+    """Apply one legal transition and commit it; returns the state before and the case after."""
+    case = decrypt_case(ws, require_case_id(case_id))
+    before = case["meta"]["status"]
+    moved = apply_move(case, request, ws.actor, ws.now())
+    save_case(ws, moved, f"move {case_id}: {before} -> {request.target}")
+    return before, moved
+
+
+def note_case(ws: Workspace, case_id: str, kind: str, text: str) -> dict[str, Any]:
+    """Append a timeline event recorded by the acting member and commit it."""
+    case = decrypt_case(ws, require_case_id(case_id))
+    noted = add_note(case, kind, text, ws.actor, ws.now())
+    save_case(ws, noted, f"note on {case_id} ({kind})")
+    return noted
+
+
+def editable_text(case: dict[str, Any]) -> str:
+    """What the editor shows: the whole case, with a header saying what may change."""
+    return EDIT_HEADER + yamlio.dump(case)
+
+
+def apply_edit(ws: Workspace, case: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The case after an edit (None when nothing changed); InvalidInput when it is not allowed."""
+    edited = yamlio.load_untrusted(text, "the edited case")
+    if not isinstance(edited, dict):
+        raise InvalidInput("the edited case is not a YAML mapping")
+    edited = schema.with_defaults("case", edited)
+    locked = sorted(k for k in set(case) | set(edited) if k != "report" and
+                    case.get(k) != edited.get(k))
+    if locked:
+        raise InvalidInput(f"only the report can change in edit; also changed: {', '.join(locked)}")
+    if not isinstance(edited.get("report"), dict):
+        raise InvalidInput("the edited case has no report")
+    report = schema.with_defaults("case", edited["report"], definition="report")
+    schema.validate("case", report, "the edited report", definition="report")
+    if report == case["report"]:
+        return None
+    updated = copy.deepcopy(case)
+    updated["report"] = report
+    now, actor = ws.now(), ws.actor
+    _recuse_newly_reported_members(ws, updated, actor, now)
+    updated["timeline"].append(event("note", actor, now, "report edited"))
+    return updated
+
+
+def _recuse_newly_reported_members(ws: Workspace, case: dict[str, Any], actor: str,
+                                   now: Any) -> None:
+    # A team member added as a reported person during triage loses access at once.
+    already = set(case["meta"]["recused"])
+    for record in intake_recusals(case["report"], [], ws.roster, actor, now):
+        if record["handle"] not in already:
+            case["recusals"].append(record)
+            case["meta"]["recused"].append(record["handle"])
+            case["timeline"].append(event("recused", actor, now, record["handle"]))
+
+
+def edit_case(ws: Workspace, case_id: str,
+              edit: Callable[[str, str | None], str | None]) -> dict[str, Any] | None:
+    """Decrypt, let `edit(text, last_error)` change it until valid, re-encrypt and commit.
+
+    `edit` returns the new text, or None to give up; returns the saved case, or None when
+    nothing changed.
+    """
+    case = decrypt_case(ws, require_case_id(case_id))
+    ws.git.ensure_safe([ws.store.path(case_id)])
+    text, problem = editable_text(case), None
+    while True:
+        text = edit(text, problem)
+        if text is None or not text.strip():
+            raise InvalidInput(f"edit of {case_id} cancelled; nothing was changed")
+        try:
+            updated = apply_edit(ws, case, text)
+            break
+        except InvalidInput as exc:
+            problem = str(exc)
+    if updated is None:
+        return None
+    save_case(ws, updated, f"edit {case_id} ({updated['meta']['status']})")
+    return updated
+
+
+def due(ws: Workspace, within: int | None = None) -> list[deadlines.DueCase]:
+    """Open cases awaiting a first response, due within `within` days (warn_days) or overdue."""
+    days = ws.config.warn_days if within is None else within
+    if days < 0:
+        raise InvalidInput("--within needs zero or more days")
+    return deadlines.due_cases(ws.store.all_meta(), ws.now(), days)
