@@ -36,9 +36,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, lifecycle, repo, team
+    from cocflow.cli import cases, lifecycle, repo, shell, team
 
-    for module in (repo, team, cases, lifecycle):
+    for module in (repo, team, cases, lifecycle, shell):
         module.register(cli)
 
 

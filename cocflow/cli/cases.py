@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cocflow.cli.common import (
+    case_id_argument,
     emit_json,
     json_option,
     keyless_workspace,
@@ -131,7 +132,7 @@ def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
 
 
 @click.command("show")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @repo_option
 @json_option
 def show_command(case_id: str, as_json: bool) -> None:

@@ -32,6 +32,23 @@ def repo_option(function: F) -> F:
     return root_options(function)
 
 
+def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    from cocflow.errors import CocflowError
+    from cocflow.settings import find_root
+    from cocflow.store import CaseStore
+
+    try:
+        ids = CaseStore(find_root(ctx.ensure_object(dict).get("repo"))).ids()
+    except CocflowError:
+        return []
+    return [case_id for case_id in ids if case_id.startswith(incomplete)]
+
+
+def case_id_argument(function: F) -> F:
+    """The ID argument, with shell completion of existing case ids."""
+    return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)
+
+
 def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True,
                         help="One JSON document on stdout, for scripts.")(function)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cocflow.cli.common import (
+    case_id_argument,
     emit_json,
     json_option,
     keyless_workspace,
@@ -20,7 +21,7 @@ from cocflow.render import table
 
 
 @click.command("move")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @click.argument("state", type=click.Choice(lifecycle.STATES))
 @click.option("-m", "--note", help="Why; required when reopening a closed or dismissed case.")
 @click.option("--outcome", "outcomes", multiple=True, type=click.Choice(lifecycle.OUTCOMES),
@@ -68,7 +69,7 @@ def move_command(case_id: str, state: str, note: str | None, outcomes: tuple[str
 
 
 @click.command("note")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @click.option("-m", "--message", "text", required=True, help="The note (encrypted).")
 @click.option("--event", "kind", type=click.Choice(lifecycle.NOTE_EVENTS), default="note",
               show_default=True, help="The kind of timeline event.")
@@ -95,7 +96,7 @@ def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
 
 
 @click.command("edit")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @repo_option
 @json_option
 def edit_command(case_id: str, as_json: bool) -> None:
