@@ -35,9 +35,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, repo, team
+    from cocflow.cli import cases, ci, repo, team
 
-    for module in (repo, team, cases):
+    for module in (repo, team, cases, ci):
         module.register(cli)
 
 
