@@ -141,7 +141,10 @@ class GitRepo:
         """
         if self.verify_staged is None:
             return {}
-        if relative is not None and self.staged_paths() - set(relative):
+        if relative is not None and not all(
+            any(path == mine or path.startswith(f"{mine}/") for mine in relative)
+            for path in self.staged_paths()
+        ):
             return {}  # someone else's staged changes: the hook checks the commit itself
         self.verify_staged(self)
         return {CHECKED_TREE_ENV: self._run("write-tree").strip()}

@@ -310,3 +310,14 @@ def test_a_missing_or_odd_url_is_exit_2(repo, run, url):
     result = run("-C", str(repo), "notify", "webhook", "--url", url)
     assert result.exit_code == 2
     assert "passwd" not in result.stderr
+
+
+def test_a_broken_case_file_does_not_silence_the_alert(repo, open_case, run, gh):
+    first, second = open_case(), open_case()
+    path = repo / "cases" / f"{second}.yaml"
+    path.write_text(path.read_text().replace("status: received", "status: lost", 1))
+    result = notify(repo, run, gh, clock_at(repo, run, 12))
+    assert result.exit_code == 0, result.stderr
+    body = gh.calls()[-1][gh.calls()[-1].index("--body") + 1]
+    assert first in body and second not in body
+    assert f"skipped 1 case file(s) whose meta cannot be read ({second})" in result.stderr
