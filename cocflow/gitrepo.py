@@ -142,8 +142,7 @@ class GitRepo:
         if self.verify_staged is None:
             return {}
         if relative is not None and not all(
-            any(path == mine or path.startswith(f"{mine}/") for mine in relative)
-            for path in self.staged_paths()
+            _within(path, set(relative)) for path in self.staged_paths()
         ):
             return {}  # someone else's staged changes: the hook checks the commit itself
         self.verify_staged(self)
@@ -196,6 +195,12 @@ class GitRepo:
             return getattr(self.git, command.replace("-", "_"))(*args, env=env)
         except git.GitCommandError as exc:
             raise GitFailed(_explain(command, exc)) from None
+
+
+def _within(path: str, mine: set[str]) -> bool:
+    """`path` is one of `mine`, or inside a folder among them."""
+    parts = path.split("/")
+    return any("/".join(parts[:end]) in mine for end in range(len(parts), 0, -1))
 
 
 def _explain(command: str, exc: Any) -> str:
