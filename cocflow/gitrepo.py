@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,11 @@ _IN_PROGRESS = {
     "CHERRY_PICK_HEAD": "a cherry-pick",
     "REVERT_HEAD": "a revert",
 }
+
+
+# Set by cocflow on its own commits after checking the staged tree in-process; the pre-commit
+# hook skips its (slower, separate-process) check when the tree it sees is that very tree.
+CHECKED_TREE_ENV = "COCFLOW_CHECKED_TREE"
 
 
 class GitFailed(CocflowError):
@@ -33,9 +38,12 @@ def require_git() -> None:
 class GitRepo:
     """One working tree; every command goes through here for git."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path,
+                 verify_staged: Callable[[GitRepo], None] | None = None) -> None:
         self.root = root
         self._repo: Any = None
+        # Raises when the staged changes must not be committed (cocflow's own check).
+        self.verify_staged = verify_staged
 
     @property
     def git(self) -> Any:
@@ -100,7 +108,8 @@ class GitRepo:
             yield
             relative = self._relative(paths)
             self._run("add", "--all", "--", *relative)
-            self._run("commit", "--quiet", "-m", message, "--", *relative)
+            self._run("commit", "--quiet", "-m", message, "--", *relative,
+                      env=self._checked_tree(relative))
         except BaseException:
             self._restore(existed, head)
             raise
@@ -122,7 +131,22 @@ class GitRepo:
     def commit_all(self, message: str) -> None:
         """Stage everything and commit (only for `init`, on a brand-new repository)."""
         self._run("add", "--all")
-        self._run("commit", "--quiet", "-m", message)
+        self._run("commit", "--quiet", "-m", message, env=self._checked_tree(None))
+
+    def _checked_tree(self, relative: list[str] | None) -> dict[str, str]:
+        """Check what is staged in-process; tell the hook which tree was checked.
+
+        Only when the index holds nothing staged but `relative`: then the tree git commits
+        is the index's tree, and the hook can recognise it.
+        """
+        if self.verify_staged is None:
+            return {}
+        if relative is not None and not all(
+            _within(path, set(relative)) for path in self.staged_paths()
+        ):
+            return {}  # someone else's staged changes: the hook checks the commit itself
+        self.verify_staged(self)
+        return {CHECKED_TREE_ENV: self._run("write-tree").strip()}
 
     def file_history(self, path: Path) -> list[tuple[str, str]]:
         """(commit, text) of every committed version of a file, newest first."""
@@ -136,16 +160,47 @@ class GitRepo:
                 continue  # the commit deleted the file
         return versions
 
+    def index_entries(self, *pathspecs: str) -> dict[str, str]:
+        """Path -> blob id of every file staged in the index (GIT_INDEX_FILE honoured)."""
+        listing = self._run("ls-files", "--stage", "-z", "--", *pathspecs)
+        entries = {}
+        for record in filter(None, listing.split("\0")):
+            info, _, path = record.partition("\t")
+            mode, blob, _stage = info.split()
+            if mode != "160000":  # submodules have no blob
+                entries[path] = blob
+        return entries
+
+    def blob(self, blob_id: str) -> bytes:
+        """The content of one blob, read through a persistent `git cat-file --batch`."""
+        _ = self.git
+        return self._repo.odb.stream(bytes.fromhex(blob_id)).read()
+
+    def staged_paths(self) -> set[str]:
+        """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""
+        listing = self._run("diff", "--cached", "--name-only", "--no-renames", "-z")
+        return set(filter(None, listing.split("\0")))
+
+    def git_path(self, name: str) -> Path:
+        """A path inside the git directory, as git resolves it (core.hooksPath honoured)."""
+        return (self.root / self._run("rev-parse", "--git-path", name).strip()).resolve()
+
     def _relative(self, paths: Sequence[Path]) -> list[str]:
         return [str(Path(p).resolve().relative_to(self.root.resolve())) for p in paths]
 
-    def _run(self, command: str, *args: str) -> str:
+    def _run(self, command: str, *args: str, env: dict[str, str] | None = None) -> str:
         import git
 
         try:
-            return getattr(self.git, command.replace("-", "_"))(*args)
+            return getattr(self.git, command.replace("-", "_"))(*args, env=env)
         except git.GitCommandError as exc:
             raise GitFailed(_explain(command, exc)) from None
+
+
+def _within(path: str, mine: set[str]) -> bool:
+    """`path` is one of `mine`, or inside a folder among them."""
+    parts = path.split("/")
+    return any("/".join(parts[:end]) in mine for end in range(len(parts), 0, -1))
 
 
 def _explain(command: str, exc: Any) -> str:

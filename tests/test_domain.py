@@ -79,10 +79,18 @@ def test_compact_drops_nulls_and_empties_outside_meta_only():
                                  "report": {"f": False}}
 
 
+ENC = "ENC[AES256_GCM,data:LQ==,iv:YSgjnd3dZcp1yI4xbqtU45NVUcSdPmj05IpjOPJHsQ8=,tag:dMxyg5bO0dBWs3gMCHASYA==,type:str]"  # noqa: E501
+
+
 def test_plaintext_leaves_finds_every_unencrypted_value():
-    document = {"meta": {"status": "x"}, "report": {"t": "ENC[AES256_GCM,data:x]", "n": 3,
+    document = {"meta": {"status": "x"}, "report": {"t": ENC, "n": 3,
                                                     "l": ["plain"], "e": []}}
     assert sorted(plaintext_leaves(document)) == ["report.e", "report.l[0]", "report.n"]
+
+
+def test_a_hand_typed_enc_marker_is_still_plaintext():
+    document = {"report": {"t": "ENC[the reporter is someone]", "ok": ENC}}
+    assert plaintext_leaves(document) == ["report.t"]
 
 
 def test_next_case_id_counts_within_the_year():

@@ -16,6 +16,11 @@ META_KEYS = (
     "schema", "id", "status", "received_at", "respond_by", "responded_at", "closed_at", "recused"
 )
 CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
+# The exact shape sops gives an encrypted value; "ENC[anything]" typed by hand is plaintext.
+CIPHERTEXT = re.compile(
+    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,"
+    r"type:(?:str|int|float|bool|bytes|comment)\]"
+)
 
 
 def require_case_id(text: str) -> str:
@@ -140,5 +145,10 @@ def _collect_plain(value: Any, path: str, found: list[str]) -> None:
             found.append(path)
         for index, sub in enumerate(value):
             _collect_plain(sub, f"{path}[{index}]", found)
-    elif not (isinstance(value, str) and value.startswith("ENC[") and value.endswith("]")):
+    elif not is_ciphertext(value):
         found.append(path)
+
+
+def is_ciphertext(value: Any) -> bool:
+    """A value exactly as sops writes it encrypted."""
+    return isinstance(value, str) and CIPHERTEXT.fullmatch(value) is not None

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocflow import guards, sops
+from cocflow import guards, sops, workflows
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.gitrepo import GitRepo, require_git
 from cocflow.keys import default_key_file, local_keyring, public_keys, whoami
@@ -40,13 +40,14 @@ def init_repository(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
         repo = GitRepo(path) if (path / ".git").exists() else GitRepo.init(path)
+        repo.verify_staged = guards.verify_staged
         (path / CONFIG_FILE).write_text(CONFIG_TEXT, encoding="utf-8")
         (path / TEAM_FILE).write_text(TEAM_HEADER + EMPTY_TEAM, encoding="utf-8")
         (path / CASES_DIR).mkdir(exist_ok=True)
         (path / CASES_DIR / "README.md").write_text(CASES_README, encoding="utf-8")
         (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        guards.write_gitattributes(path)
-        guards.configure_diff(repo)
+        workflows.write_workflows(path)
+        guards.install(path, repo)
         repo.commit_all("cocflow: new case repository")
     except BaseException:
         if created:
@@ -79,19 +80,31 @@ def doctor(repo: Path | None) -> list[Finding]:
         findings.append(_check("settings", lambda: (load_config(root), "cocflow.yaml valid")[1]))
         findings.append(_check("roster", lambda: _describe_roster(root)))
         findings.append(_check("member", lambda: whoami(load_roster(root), local_keyring())))
-        findings.append(Finding(
-            "diff driver", guards.gitattributes_ok(root) and guards.diff_configured(GitRepo(root)),
-            "git diff decrypts cases" if guards.diff_configured(GitRepo(root))
-            else "not configured: run `cocflow doctor --fix`",
-        ))
+        findings.append(_check("diff driver", lambda: _describe_diff(root)))
+        findings.append(_check("pre-commit", lambda: _describe_hook(root)))
     return findings
 
 
 def fix(repo: Path | None) -> None:
-    """Re-install what `init` sets up locally (diff driver)."""
+    """Re-install what `init` sets up locally: diff driver and pre-commit hook.
+
+    A pre-commit hook that is not cocflow's is left alone; `doctor` says what to add to it.
+    """
     root = find_root(repo)
-    guards.write_gitattributes(root)
-    guards.configure_diff(GitRepo(root))
+    guards.install(root, GitRepo(root))
+
+
+def _describe_diff(root: Path) -> str:
+    if not (guards.gitattributes_ok(root) and guards.diff_configured(GitRepo(root))):
+        raise CocflowError("not configured for this cocflow: run `cocflow doctor --fix`")
+    return "git diff decrypts cases for members, shows ciphertext to anyone else"
+
+
+def _describe_hook(root: Path) -> str:
+    installed, detail = guards.hook_status(GitRepo(root))
+    if not installed:
+        raise CocflowError(detail)
+    return detail
 
 
 def _describe_key() -> str:

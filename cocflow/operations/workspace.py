@@ -37,7 +37,9 @@ class Workspace:
 
     @cached_property
     def git(self) -> GitRepo:
-        return GitRepo(self.root)
+        from cocflow.guards import verify_staged
+
+        return GitRepo(self.root, verify_staged)
 
     @cached_property
     def roster(self) -> Roster:
