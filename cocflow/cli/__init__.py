@@ -36,9 +36,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, evidence, lifecycle, repo, team
+    from cocflow.cli import cases, evidence, lifecycle, repo, report, team
 
-    for module in (repo, team, cases, lifecycle, evidence):
+    for module in (repo, team, cases, lifecycle, evidence, report):
         module.register(cli)
 
 
