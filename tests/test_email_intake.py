@@ -65,6 +65,16 @@ def test_sender_date_subject_and_text_become_the_report():
     assert report["channel"] == "email"
 
 
+@pytest.mark.parametrize("wrap", [
+    lambda raw: raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),  # saved on Windows
+    lambda raw: b"From zoe@example.org Tue Nov 17 08:30:00 2026\n" + raw,  # piped from mbox
+])
+def test_messages_as_mail_clients_save_or_pipe_them_parse_the_same(wrap):
+    parsed = parse(wrap(make_email()))
+    assert parsed.intake == parse(make_email()).intake
+    assert [a.data for a in parsed.attachments] == [PIXELS]
+
+
 def test_each_attachment_keeps_its_bytes_name_and_type():
     (attachment,) = parse(make_email()).attachments
     assert attachment.data == PIXELS

@@ -272,3 +272,8 @@ def test_a_tampered_case_stops_the_report(repo, open_case, run, keys):
     path.write_text(path.read_text().replace("status: received", "status: closed"))
     result = run("-C", str(repo), "report", "--year", case_id[:4], as_member=keys["alice"])
     assert result.exit_code == 1 and "integrity" in result.stderr
+
+
+def test_json_flag_and_html_format_conflict(dataset):
+    result = report(dataset, "--json", "--format", "html")
+    assert result.exit_code == 2 and "cannot be used together" in result.stderr

@@ -38,6 +38,8 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
     from cocflow.report import render
     from cocflow.store import write_atomic
 
+    if as_json and fmt not in ("markdown", "json"):
+        raise click.UsageError("--json and --format html cannot be used together")
     text = render(transparency_report(workspace(), year), "json" if as_json else fmt)
     if out is None:
         click.echo(text, nl=False)
