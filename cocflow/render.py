@@ -68,6 +68,12 @@ def case_text(case: dict[str, Any], now: datetime) -> str:
         out += [f"  {r['handle']}: {r['reason']}" + (f" ({r['note']})" if r.get("note") else "")
                 for r in case["recusals"]]
         out.append("")
+    if case.get("evidence"):
+        out.append("Evidence (cocflow evidence ID N --out FILE)")
+        out += [f"  {e['number']}. {e['original_name']} ({e.get('media_type') or 'unknown type'}, "
+                f"{e['size']} bytes) added {day(e['added_at'])} by {e['added_by']}"
+                + (f": {e['note']}" if e.get("note") else "") for e in case["evidence"]]
+        out.append("")
     out.append("Timeline")
     for item in sorted(case.get("timeline") or [], key=lambda e: e["at"]):
         note = f": {item['note']}" if item.get("note") else ""

@@ -16,6 +16,8 @@ from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, Integ
 UNENCRYPTED_REGEX = "^meta$"
 EXIT_NO_MATCHING_KEY = 128
 EXIT_MAC_MISMATCH = 51
+# ErrorDecryptingMac, ErrorDecryptingTree, MacNotFound: a value or the MAC was changed.
+EXIT_UNREADABLE_CIPHERTEXT = frozenset({24, 25, 52})
 DEFAULT_TIMEOUT = 120.0
 _RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
 
@@ -83,6 +85,11 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
         return IntegrityError(
             f"{what} failed its integrity check (MAC mismatch): it was changed without the key; "
             "restore it from git history (git log -p -- FILE) and tell the team"
+        )
+    if code in EXIT_UNREADABLE_CIPHERTEXT:
+        return IntegrityError(
+            f"{what} failed its integrity check (sops could not decrypt it, exit {code}): it was "
+            "changed without the key; restore it from git history and tell the team"
         )
     if code < 0:
         return SopsFailed(f"sops was killed (signal {-code}) while {what}")

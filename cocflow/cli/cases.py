@@ -26,40 +26,61 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
 @click.command("new")
 @click.option("--from", "source", type=click.File("rb"),
               help="A YAML file with `report:` (and optional received_at, recusals); - for stdin.")
+@click.option("--from-email", "email_source", type=click.File("rb"), metavar="FILE",
+              help="An email message (.eml, raw source); - for stdin, e.g. piped from a mail "
+                   "client. Attachments become encrypted evidence.")
 @click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
               help="Recuse a member from the start (repeatable).")
 @repo_option
 @json_option
-def new_command(source: Any, recuse: tuple[str, ...], as_json: bool) -> None:
-    """Open a case. Without --from, asks for each field.
+def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json: bool) -> None:
+    """Open a case. Without --from or --from-email, asks for each field.
 
     A reported person whose team_handle is a member is recused automatically, before
-    anything is encrypted.
+    anything is encrypted. From an email, the sender is the reporter, Date the time received,
+    Subject the title and the text the description; each attachment becomes an encrypted
+    evidence file in the same commit. Add the reported person, categories and space with
+    `cocflow edit` during triage.
 
     \b
     Examples:
       cocflow new --from report.yaml
       cocflow new --from - --recuse bob < report.yaml
+      cocflow new --from-email report.eml
+      cocflow new --from-email - < report.eml
       cocflow new
     """
     from cocflow import yamlio
-    from cocflow.operations.cases import open_case
+    from cocflow.operations.cases import open_case, open_case_from_email
 
+    if source is not None and email_source is not None:
+        raise click.UsageError("--from and --from-email cannot be used together")
     ws = workspace()
     _ = ws.actor  # fail before asking questions when the key is not a member
-    if source is not None:
-        intake = yamlio.load_untrusted(source.read(), "the report file")
+    if email_source is not None:
+        case = open_case_from_email(ws, email_source.read(), recuse)
     else:
-        intake = _ask_for_report()
-    case = open_case(ws, intake, recuse)
+        if source is not None:
+            intake = yamlio.load_untrusted(source.read(), "the report file")
+        else:
+            intake = _ask_for_report()
+        case = open_case(ws, intake, recuse)
     meta = case["meta"]
     if as_json:
-        emit_json({"id": meta["id"]})
+        extra = {"evidence": len(case["evidence"])} if email_source is not None else {}
+        emit_json({"id": meta["id"], **extra})
         return
     say(f"Opened case {meta['id']} (one commit). Respond by {day(meta['respond_by'])}.")
+    if case.get("evidence"):
+        say(f"Encrypted {len(case['evidence'])} attachment(s) as evidence: "
+            f"cocflow evidence {meta['id']}")
     if meta["recused"]:
         say(f"Recused: {', '.join(meta['recused'])}; they cannot read this case.")
-    next_step(f"cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
+    if email_source is not None:
+        next_step(f"cocflow edit {meta['id']} (add the reported person, categories and space), "
+                  f"then cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
+    else:
+        next_step(f"cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
 
 
 def _ask_for_report() -> dict[str, Any]:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cocflow import clock, schema
 from cocflow.domain import deadlines
 from cocflow.domain.access import require_enough_readers
 from cocflow.domain.case import intake_recusals, new_case, next_case_id, require_case_id
+from cocflow.domain.evidence import Attachment
 from cocflow.errors import InvalidInput
-from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+from cocflow.operations.evidence import save_with_evidence, seal_attachments
+from cocflow.operations.workspace import Workspace, decrypt_case
 
 
-def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = ()) -> dict[str, Any]:
-    """Validate an intake document, recuse, assign the next id, encrypt and commit."""
+def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
+              attachments: Sequence[Attachment] = ()) -> dict[str, Any]:
+    """Validate an intake document, recuse, assign the next id, encrypt and commit.
+
+    `attachments` become encrypted evidence files in the same commit as the case.
+    """
     if not isinstance(intake, dict):
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
     report = intake.get("report")
@@ -34,8 +40,19 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = ()) -> dict[st
     require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
     deadline = deadlines.respond_by(received_at, ws.config.response_days)
     document = new_case(case_id, report, received_at, deadline, recusals, actor, now)
-    save_case(ws, document, f"open {case_id} (received)")
+    document, files = seal_attachments(ws, document, attachments)
+    save_with_evidence(ws, document, f"open {case_id} (received)", files)
     return document
+
+
+def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = ()
+                         ) -> dict[str, Any]:
+    """Open a case from a raw email message; its attachments become evidence, one commit."""
+    from cocflow.email_intake import parse_email
+
+    parsed = parse_email(message, max_attachment_bytes=ws.config.attachment_max_bytes,
+                         now=ws.now())
+    return open_case(ws, parsed.intake, recuse, parsed.attachments)
 
 
 def list_cases(ws: Workspace, status: str | None = None, open_only: bool = False) -> list[dict]:

@@ -1,0 +1,52 @@
+"""The transparency report command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cocflow.cli.common import repo_option, say, workspace
+from cocflow.report import FORMATS
+
+
+@click.command("report")
+@click.option("--year", type=click.IntRange(1970, 9999), required=True,
+              help="Cases received in this year (UTC).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
+              show_default=True, help="markdown, json, or one self-contained html page.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file instead of printing it.")
+@repo_option
+def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None:
+    """An anonymised transparency report of the cases received in a year.
+
+    Totals, cases by status, category, space, decision outcome and dismissal reason, days to
+    the first response and the share answered within the promise. No names, contacts, free
+    text or case ids. Counts below report_min_count (cocflow.yaml, default 3) are shown as
+    "fewer than N" (JSON: null, listed in "suppressed"). Cases you cannot decrypt count from
+    their plaintext meta; the report says how much of them it could not see.
+
+    \b
+    Examples:
+      cocflow report --year 2026
+      cocflow report --year 2026 --format html --out coc-report-2026.html
+      cocflow report --year 2026 --json
+    """
+    from cocflow.operations.report import transparency_report
+    from cocflow.report import render
+    from cocflow.store import write_atomic
+
+    if as_json and fmt not in ("markdown", "json"):
+        raise click.UsageError("--json and --format html cannot be used together")
+    text = render(transparency_report(workspace(), year), "json" if as_json else fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(out, text)
+    say(f"Wrote the {year} transparency report to {out}.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report_command)

@@ -1,0 +1,31 @@
+"""The transparency report of one year, from every case this member can or cannot read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cocflow.errors import AccessDenied, InvalidInput
+from cocflow.operations.parallel import parallel
+from cocflow.operations.workspace import Workspace, decrypt_case
+from cocflow.report import CaseFacts, build_report, facts_from_case, facts_from_meta, received_in
+
+
+def transparency_report(ws: Workspace, year: int) -> dict[str, Any]:
+    """The anonymised report of cases received in `year`, small counts already hidden.
+
+    Cases this member cannot decrypt (recused) still count from their plaintext meta; a case
+    that fails its integrity check stops the report rather than being counted wrongly.
+    """
+    if not 1970 <= year <= 9999:
+        raise InvalidInput(f"not a year: {year}")
+    metas = [meta for meta in ws.store.all_meta() if received_in(meta, year)]
+    facts = parallel(lambda meta: _facts(ws, meta), metas)
+    config = ws.config
+    return build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
+
+
+def _facts(ws: Workspace, meta: dict[str, Any]) -> CaseFacts:
+    try:
+        return facts_from_case(decrypt_case(ws, meta["id"]))
+    except AccessDenied:
+        return facts_from_meta(meta)

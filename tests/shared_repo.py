@@ -1,0 +1,62 @@
+"""A case repository built once per test module, for the many tests that only read it.
+
+Module-scoped fixtures cannot use the function-scoped `repo`, `keys` and `run`; these
+helpers do the same with the same isolation (home, git config and keys in a temp folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cocflow.cli import main
+from cocflow.keys import generate
+from tests.conftest import Key, Result
+
+ISOLATION = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@cocflow.invalid",
+    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@cocflow.invalid",
+}
+UNSET = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "COCFLOW_NOW",
+         "COCFLOW_SOPS", "COCFLOW_DEBUG", "EDITOR", "VISUAL")
+
+
+def cli(*args: str, key: Key | None = None, now: str | None = None,
+        input: str | bytes | None = None) -> Result:
+    """The real CLI entry point, in-process, as `key`'s holder, at `now`."""
+    env = {"SOPS_AGE_KEY_FILE": str(key.file)} if key else {}
+    if now:
+        env["COCFLOW_NOW"] = now
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as streams:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Result(code, streams[0].getvalue().decode(), streams[1].getvalue().decode())
+
+
+@contextmanager
+def module_repo(base: Path) -> Iterator[tuple[Path, dict[str, Key]]]:
+    """A repository with alice, bob and carol, under `base`; isolation lasts while open."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**ISOLATION, "HOME": str(base),
+                            "GIT_CONFIG_GLOBAL": str(base / "gitconfig"),
+                            "XDG_CONFIG_HOME": str(base / "config")}.items():
+            patch.setenv(name, value)
+        for name in UNSET:
+            patch.delenv(name, raising=False)
+        keys = {h: Key(h, base / f"{h}.txt", generate(base / f"{h}.txt"))
+                for h in ("alice", "bob", "carol")}
+        root = base / "repo"
+        assert cli("init", str(root)).exit_code == 0
+        for key in keys.values():
+            result = cli("-C", str(root), "team", "add", key.handle, "--key", key.public)
+            assert result.exit_code == 0, result.stderr
+        yield root, keys
