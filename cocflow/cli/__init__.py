@@ -35,9 +35,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, repo, team
+    from cocflow.cli import access, cases, repo, team
 
-    for module in (repo, team, cases):
+    for module in (repo, team, cases, access):
         module.register(cli)
 
 
