@@ -151,6 +151,16 @@ def test_a_tampered_case_stops_rekey_and_changes_nothing(repo, run, keys, cases)
     assert snapshot(repo) == before
 
 
+def test_a_case_whose_meta_cannot_be_read_stops_rekey_before_any_sops_call(repo, run, keys,
+                                                                           cases):
+    path = case_file(repo, cases["bob_recused"])
+    commit_file(repo, path, "meta: [not, a, mapping\n" + path.read_text())
+    before = snapshot(repo)
+    result = run("-C", str(repo), "rekey", as_member=keys["alice"])
+    assert result.exit_code == 1 and cases["bob_recused"] in result.stderr
+    assert snapshot(repo) == before
+
+
 def test_rekey_below_min_recipients_is_refused_naming_the_case(repo, run, keys, cases):
     team = repo / "team.yaml"
     commit_file(repo, team, team.read_text().replace("min_recipients: 2", "min_recipients: 3"))

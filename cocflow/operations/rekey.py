@@ -13,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from cocflow import sops, yamlio
 from cocflow.domain.access import desired_recipients, recipient_change, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
@@ -156,7 +158,14 @@ def _rotate_one(change: CaseRekey, text: str, keyring: sops.Keyring) -> str:
 
 
 def _meta_of(case_id: str, text: str) -> dict[str, Any]:
-    meta = read_meta(text)
+    try:
+        meta = read_meta(text)
+    except (CocflowError, yaml.YAMLError):
+        raise IntegrityError(f"the meta block of case {case_id} cannot be read: restore the file "
+                             "from git history") from None
+    if not isinstance(meta.get("recused") or [], list):
+        raise IntegrityError(f"the meta block of case {case_id} has no list of recused handles: "
+                             "restore the file from git history")
     if meta.get("id") != case_id:
         raise IntegrityError(f"the file of case {case_id} holds another case: it was renamed or "
                              "copied over; restore it from git history")
