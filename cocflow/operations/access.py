@@ -38,11 +38,12 @@ def recuse(ws: Workspace, case_id: str, handle: str, reason: str,
     if reason not in RECUSAL_REASONS:
         raise InvalidInput(f"not a recusal reason: {reason!r} (one of: "
                            f"{', '.join(RECUSAL_REASONS)})")
-    _require_not_recused(handle, _recused(ws.store.read(case_id)), case_id)
+    text = ws.store.read(case_id)
+    _require_allowed(ws.roster, handle, _recused(text), case_id)  # keyless: fail before sops
     actor, now = ws.actor, ws.now()
-    document = decrypt_case(ws, case_id)  # the MAC-checked meta decides from here on
-    _require_not_recused(handle, document["meta"]["recused"], case_id)
-    readers = require_enough_readers(ws.roster, [*document["meta"]["recused"], handle], case_id)
+    document = decrypt_case(ws, case_id, text)
+    # The MAC-checked meta decides: the plaintext one may have been edited without the key.
+    readers = _require_allowed(ws.roster, handle, document["meta"]["recused"], case_id)
     document["meta"]["recused"] = [*document["meta"]["recused"], handle]
     document["recusals"] = [*document["recusals"], recusal(handle, reason, actor, now, note)]
     document["timeline"] = [*document["timeline"], event("recused", actor, now, handle)]
@@ -52,9 +53,11 @@ def recuse(ws: Workspace, case_id: str, handle: str, reason: str,
     return Recused(case_id, handle, tuple(readers))
 
 
-def _require_not_recused(handle: str, recused: Iterable[str], case_id: str) -> None:
+def _require_allowed(roster: Roster, handle: str, recused: list[str], case_id: str) -> list[str]:
+    """The readers left after recusing `handle`; refuses a repeat and too few readers."""
     if handle in recused:
         raise InvalidInput(f"{handle} is already recused from case {case_id}")
+    return require_enough_readers(roster, [*recused, handle], case_id)
 
 
 @dataclass(frozen=True)
