@@ -92,8 +92,14 @@ class GitRepo:
             )
 
     def tracked_at_head(self, path: Path) -> bool:
-        listing = self._run("ls-tree", "--name-only", "HEAD", "--", *self._relative([path]))
-        return bool(listing.strip())
+        return bool(self._tracked_at_head([path]))
+
+    def _tracked_at_head(self, paths: Sequence[Path]) -> set[str]:
+        """The relative paths among these that HEAD holds: one git call, however many paths."""
+        if not paths:
+            return set()
+        listing = self._run("ls-tree", "-z", "--name-only", "HEAD", "--", *self._relative(paths))
+        return set(filter(None, listing.split("\0")))
 
     @contextmanager
     def one_commit(self, paths: Sequence[Path], message: str) -> Iterator[None]:
@@ -103,7 +109,8 @@ class GitRepo:
         """
         self.ensure_safe(paths)
         head = self._run("rev-parse", "HEAD").strip()
-        existed = {path: self.tracked_at_head(path) for path in paths}
+        tracked = self._tracked_at_head(paths)  # rekey commits thousands of paths at once
+        existed = {path: self._relative([path])[0] in tracked for path in paths}
         try:
             yield
             relative = self._relative(paths)
@@ -117,11 +124,12 @@ class GitRepo:
     def _restore(self, existed: dict[Path, bool], head: str) -> None:
         if self._run("rev-parse", "HEAD").strip() != head:
             self._run("reset", "--soft", head)
+        restore = [path for path, tracked in existed.items() if tracked]
+        if restore:
+            self._run("checkout", head, "--", *self._relative(restore))
         for path, tracked in existed.items():
             relative = self._relative([path])
-            if tracked:
-                self._run("checkout", head, "--", *relative)
-            else:
+            if not tracked:
                 self._run("rm", "--cached", "--quiet", "--ignore-unmatch", "-r", "--", *relative)
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)

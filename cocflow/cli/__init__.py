@@ -36,9 +36,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, ci, evidence, lifecycle, repo, report, shell, team
+    from cocflow.cli import access, cases, ci, evidence, lifecycle, repo, report, shell, team
 
-    for module in (repo, team, cases, lifecycle, evidence, report, ci, shell):
+    for module in (repo, team, cases, lifecycle, access, evidence, report, ci, shell):
         module.register(cli)
 
 

@@ -111,3 +111,73 @@ def key_owners(roster: Roster, keys: Iterable[str]) -> dict[str, str | None]:
     for key in keys:
         owners[key] = roster.handle_for_key(key) or ("escrow" if key in roster.escrow else None)
     return owners
+
+
+@dataclass(frozen=True)
+class RecipientChange:
+    """The exact keys to add to and remove from a case's recipients."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.add or self.remove)
+
+
+def recipient_change(current: Iterable[str], desired: Iterable[str]) -> RecipientChange:
+    """From current to desired recipients; a key already present is never added again.
+
+    `sops rotate --add-age` of an existing recipient would list it twice.
+    """
+    have, want = list(dict.fromkeys(current)), list(dict.fromkeys(desired))
+    return RecipientChange(tuple(k for k in want if k not in have),
+                           tuple(k for k in have if k not in want))
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """Who can read one case today (`readers`: members holding a recipient key), and how
+    that differs from the policy."""
+
+    case_id: str
+    readers: tuple[str, ...]
+    recused: tuple[str, ...]
+    departed: tuple[str, ...]
+    recused_recipients: tuple[str, ...]
+    missing: tuple[str, ...]
+    min_recipients: int
+
+    def problems(self) -> list[str]:
+        """Each way this case breaks the policy, in words (ids and handles only)."""
+        found = []
+        if self.departed:
+            found.append(f"{len(self.departed)} recipient key(s) of no current member")
+        if self.recused_recipients:
+            found.append(f"recused but still recipients: {', '.join(self.recused_recipients)}")
+        if self.missing:
+            found.append(f"members who cannot read it yet: {', '.join(self.missing)}")
+        allowed = [h for h in self.readers if h not in self.recused]
+        if len(allowed) < self.min_recipients:
+            found.append(f"{len(allowed)} reader(s), fewer than min_recipients "
+                         f"({self.min_recipients})")
+        return found
+
+
+def case_access(roster: Roster, case_id: str, recused: Iterable[str],
+                recipients: Iterable[str]) -> CaseAccess:
+    """Compare a case's recipient keys with the roster and its recusals (no decryption)."""
+    excluded = list(dict.fromkeys(recused))
+    keys = set(recipients)
+    owners = key_owners(roster, keys)
+    holders = {owner for owner in owners.values() if owner not in (None, "escrow")}
+    return CaseAccess(
+        case_id=case_id,
+        readers=tuple(h for h in roster.handles if h in holders),
+        recused=tuple(excluded),
+        departed=tuple(sorted(k for k, owner in owners.items() if owner is None)),
+        recused_recipients=tuple(h for h in excluded if h in holders),
+        missing=tuple(m.handle for m in roster.members
+                      if m.handle not in excluded and not set(m.keys) <= keys),
+        min_recipients=roster.min_recipients,
+    )

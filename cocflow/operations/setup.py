@@ -80,6 +80,7 @@ def doctor(repo: Path | None) -> list[Finding]:
         findings.append(_check("settings", lambda: (load_config(root), "cocflow.yaml valid")[1]))
         findings.append(_check("roster", lambda: _describe_roster(root)))
         findings.append(_check("member", lambda: whoami(load_roster(root), local_keyring())))
+        findings.append(_check("case access", lambda: _describe_case_access(root)))
         findings.append(_check("diff driver", lambda: _describe_diff(root)))
         findings.append(_check("pre-commit", lambda: _describe_hook(root)))
     return findings
@@ -125,6 +126,25 @@ def _describe_roster(root: Path) -> str:
             f"({roster.min_recipients}): add members with `cocflow team add`"
         )
     return f"{len(roster.members)} member(s), min_recipients {roster.min_recipients}"
+
+
+def _describe_case_access(root: Path) -> str:
+    from cocflow.operations.access import local_access
+    from cocflow.operations.workspace import Workspace
+
+    keyring = local_keyring()
+    keys = public_keys(keyring)
+    if not keys:
+        raise CocflowError("no local key: cannot tell which cases you can read")
+    found = local_access(Workspace(root, keyring), keys)
+    recused = f"; recused from {len(found.recused)}" if found.recused else ""
+    if found.should_read:
+        raise CocflowError(
+            f"your key cannot read {len(found.should_read)} case(s) you are not recused from "
+            f"({', '.join(found.should_read[:10])}){recused}: a member who can read them runs "
+            "`cocflow rekey`"
+        )
+    return f"your key reads every case you are not recused from{recused}"
 
 
 def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]

@@ -1,0 +1,195 @@
+"""Who may read what: recuse a member from a case, audit access now and in git history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from cocflow import sops, yamlio
+from cocflow.domain.access import CaseAccess, Roster, case_access, require_enough_readers
+from cocflow.domain.case import event, recusal, require_case_id
+from cocflow.domain.lifecycle import RECUSAL_REASONS
+from cocflow.errors import CocflowError, InvalidInput
+from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+from cocflow.settings import TEAM_FILE
+from cocflow.store import read_meta
+
+
+@dataclass(frozen=True)
+class Recused:
+    """The outcome of `recuse`: who left the case and who can read it now."""
+
+    case_id: str
+    handle: str
+    readers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.case_id, "recused": self.handle, "readers": list(self.readers)}
+
+
+def recuse(ws: Workspace, case_id: str, handle: str, reason: str,
+           note: str | None = None) -> Recused:
+    """Recuse a member: recorded in the case, their keys dropped, a new data key, one commit."""
+    require_case_id(case_id)
+    ws.roster.require(handle)
+    if reason not in RECUSAL_REASONS:
+        raise InvalidInput(f"not a recusal reason: {reason!r} (one of: "
+                           f"{', '.join(RECUSAL_REASONS)})")
+    text = ws.store.read(case_id)
+    _require_allowed(ws.roster, handle, _recused(text), case_id)  # keyless: fail before sops
+    actor, now = ws.actor, ws.now()
+    document = decrypt_case(ws, case_id, text)
+    # The MAC-checked meta decides: the plaintext one may have been edited without the key.
+    readers = _require_allowed(ws.roster, handle, document["meta"]["recused"], case_id)
+    document["meta"]["recused"] = [*document["meta"]["recused"], handle]
+    document["recusals"] = [*document["recusals"], recusal(handle, reason, actor, now, note)]
+    document["timeline"] = [*document["timeline"], event("recused", actor, now, handle)]
+    # A fresh encryption always draws a new data key: the one `handle` may hold is useless
+    # for every version from this commit on.
+    save_case(ws, document, f"recuse {handle} in {case_id}")
+    return Recused(case_id, handle, tuple(readers))
+
+
+def _require_allowed(roster: Roster, handle: str, recused: list[str], case_id: str) -> list[str]:
+    """The readers left after recusing `handle`; refuses a repeat and too few readers."""
+    if handle in recused:
+        raise InvalidInput(f"{handle} is already recused from case {case_id}")
+    return require_enough_readers(roster, [*recused, handle], case_id)
+
+
+@dataclass(frozen=True)
+class PastAccess:
+    """A removed or recused member's key that can open committed versions of a case."""
+
+    case_id: str
+    key: str
+    handle: str | None
+    why: str  # "departed" or "recused"
+    commits: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case_id, "handle": self.handle, "key": self.key, "why": self.why,
+                "commits": list(self.commits)}
+
+
+@dataclass
+class AuditReport:
+    """Access of every case now, and (with history) in every committed version."""
+
+    cases: list[CaseAccess]
+    names: dict[str, str]
+    history: list[PastAccess] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.problems() for c in self.cases)
+
+    def label(self, key: str) -> str:
+        """A person's handle for a key, from team.yaml now or in history; else the key."""
+        return self.names.get(key) or key
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "ok": self.ok,
+            "cases": [_access_json(c, self.names) for c in self.cases],
+        }
+        if self.history is not None:
+            document["history"] = [p.to_json() for p in self.history]
+        return document
+
+
+def _access_json(access: CaseAccess, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": access.case_id,
+        "readers": list(access.readers),
+        "recused": list(access.recused),
+        "departed": [{"key": k, "handle": names.get(k)} for k in access.departed],
+        "recused_recipients": list(access.recused_recipients),
+        "missing": list(access.missing),
+        "problems": access.problems(),
+    }
+
+
+def audit(ws: Workspace, history: bool = False) -> AuditReport:
+    """Compare every case's recipients with the policy; keyless, sops metadata only."""
+    roster = ws.roster
+    cases = []
+    for case_id in ws.store.ids():
+        text = ws.store.read(case_id)
+        cases.append(case_access(roster, case_id, _recused(text), sops.recipients_of(text)))
+    report = AuditReport(cases, key_names(ws))
+    if history:
+        report.history = [past for access in cases
+                          for past in past_access(ws, access, report.names)]
+    return report
+
+
+def past_access(ws: Workspace, access: CaseAccess, names: dict[str, str]) -> list[PastAccess]:
+    """Which departed or recused members' keys open which committed versions of a case."""
+    roster = ws.roster
+    versions: dict[str, list[str]] = {}
+    for commit, text in ws.git.file_history(ws.store.path(access.case_id)):
+        for key in dict.fromkeys(sops.recipients_of(text)):
+            if _why(roster, key, access.recused):
+                versions.setdefault(key, []).append(commit[:12])
+    return [PastAccess(access.case_id, key, names.get(key), _why(roster, key, access.recused)
+                       or "", tuple(commits)) for key, commits in versions.items()]
+
+
+def _why(roster: Roster, key: str, recused: Iterable[str]) -> str | None:
+    owner = roster.handle_for_key(key)
+    if owner is not None:
+        return "recused" if owner in recused else None
+    return None if key in roster.escrow else "departed"
+
+
+def key_names(ws: Workspace) -> dict[str, str]:
+    """Every key ever in team.yaml mapped to its holder's handle (or `escrow`); today wins."""
+    names: dict[str, str] = {}
+    for _commit, text in reversed(ws.git.file_history(ws.root / TEAM_FILE)):
+        names.update(_names_in(text))
+    for member in ws.roster.members:
+        names.update(dict.fromkeys(member.keys, member.handle))
+    names.update(dict.fromkeys(ws.roster.escrow, "escrow"))
+    return names
+
+
+def _names_in(team_text: str) -> dict[str, str]:
+    try:
+        document = yamlio.load(team_text)
+        names = {key: m["handle"] for m in document.get("members") or [] for key in m["keys"]}
+        names.update(dict.fromkeys(document.get("escrow") or [], "escrow"))
+    except (AttributeError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return {}  # an old, malformed team.yaml names nobody
+    return names
+
+
+def _recused(text: str) -> list[str]:
+    try:
+        return list(read_meta(text).get("recused") or [])
+    except (CocflowError, yaml.YAMLError):
+        return []
+
+
+@dataclass(frozen=True)
+class LocalAccess:
+    """Cases the local key cannot open: those it should (a rekey is due) and recusals."""
+
+    should_read: tuple[str, ...]
+    recused: tuple[str, ...]
+
+
+def local_access(ws: Workspace, local_keys: Iterable[str]) -> LocalAccess:
+    """Compare each case's recipients with the local public keys (keyless)."""
+    mine = set(local_keys)
+    handle = next((h for h in map(ws.roster.handle_for_key, mine) if h), None)
+    should, recused = [], []
+    for case_id in ws.store.ids():
+        text = ws.store.read(case_id)
+        if mine & set(sops.recipients_of(text)):
+            continue
+        (recused if handle in _recused(text) else should).append(case_id)
+    return LocalAccess(tuple(should), tuple(recused))

@@ -1,0 +1,123 @@
+"""`audit` (who can read what, now and in history) and the doctor's case-access check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from cocflow.sops import sops_binary
+from tests.conftest import SENTINEL, git
+from tests.keyaccess import case_file, rekey
+
+
+def audit(run, repo: Path, *args: str):  # type: ignore[no-untyped-def]
+    result = run("-C", str(repo), "audit", "--json", *args)
+    return result, json.loads(result.stdout)
+
+
+def team_change(run, repo: Path, keys) -> None:  # type: ignore[no-untyped-def]
+    """dave joins, carol leaves."""
+    assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
+    assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
+
+
+def test_audit_of_a_repository_that_matches_the_policy_exits_0(repo, run, open_case):
+    case_id = open_case("--recuse", "carol")
+    result, report = audit(run, repo)
+    assert result.exit_code == 0 and report["ok"]
+    assert report["cases"] == [{"id": case_id, "readers": ["alice", "bob"], "recused": ["carol"],
+                                "departed": [], "recused_recipients": [], "missing": [],
+                                "problems": []}]
+
+
+def test_audit_needs_no_key(repo, run, open_case):
+    open_case()
+    result = run("-C", str(repo), "audit")  # no SOPS_AGE_KEY_FILE at all
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0].split()[:2] == ["CASE", "READERS"]
+
+
+def test_audit_before_rekey_names_the_departed_and_the_missing_member(repo, run, keys,
+                                                                      open_case):
+    case_id = open_case()
+    team_change(run, repo, keys)
+    result, report = audit(run, repo)
+    assert result.exit_code == 1 and case_id in result.stderr and "rekey" in result.stderr
+    entry = report["cases"][0]
+    assert entry["departed"] == [{"key": keys["carol"].public, "handle": "carol"}]
+    assert entry["missing"] == ["dave"] and entry["readers"] == ["alice", "bob"]
+
+
+def test_audit_flags_a_recused_member_who_is_still_a_recipient(repo, run, keys, open_case):
+    case_id = open_case("--recuse", "bob")
+    path = case_file(repo, case_id)
+    done = subprocess.run(  # someone re-adds bob with sops by hand
+        [sops_binary(), "rotate", "--add-age", keys["bob"].public, "--in-place", str(path)],
+        env={"SOPS_AGE_KEY_FILE": str(keys["alice"].file), "PATH": "/usr/bin:/bin"},
+        capture_output=True, check=False)
+    assert done.returncode == 0
+    git(repo, "commit", "--no-verify", "-qam", "by hand")  # past the pre-commit hook
+    result, report = audit(run, repo)
+    assert result.exit_code == 1
+    assert report["cases"][0]["recused_recipients"] == ["bob"]
+
+
+def test_audit_history_names_the_departed_member(repo, run, keys, open_case):
+    case_id = open_case()
+    team_change(run, repo, keys)
+    assert rekey(run, repo, keys["alice"])[0].exit_code == 0
+    result, report = audit(run, repo, "--history")
+    assert result.exit_code == 0, "history alone does not break the current policy"
+    [past] = report["history"]
+    assert (past["case"], past["handle"], past["why"]) == (case_id, "carol", "departed")
+    opened = git(repo, "log", "--format=%H", "--", f"cases/{case_id}.yaml").split()[-1]
+    assert past["commits"] == [opened[:12]]
+
+
+def test_audit_history_table_names_the_departed_member(repo, run, keys, open_case):
+    open_case()
+    team_change(run, repo, keys)
+    rekey(run, repo, keys["alice"])
+    result = run("-C", str(repo), "audit", "--history")
+    history = result.stdout.split("History:")[1]
+    assert "carol" in history and "departed" in history
+
+
+def test_audit_history_names_a_recused_member_for_versions_before_the_recusal(repo, run, keys,
+                                                                            open_case):
+    case_id = open_case()
+    run("-C", str(repo), "recuse", case_id, "bob", "--reason", "other", as_member=keys["alice"])
+    _, report = audit(run, repo, "--history")
+    [past] = report["history"]
+    assert (past["handle"], past["why"], len(past["commits"])) == ("bob", "recused", 1)
+
+
+def test_audit_history_of_a_clean_repository_is_empty(repo, run, open_case):
+    open_case()
+    result, report = audit(run, repo, "--history")
+    assert result.exit_code == 0 and report["history"] == []
+
+
+def test_audit_output_carries_no_case_content(repo, run, keys, open_case):
+    open_case()
+    team_change(run, repo, keys)
+    for args in ([], ["--history"], ["--json", "--history"]):
+        result = run("-C", str(repo), "audit", *args)
+        assert SENTINEL not in result.stdout + result.stderr
+
+
+def test_doctor_names_cases_the_local_key_should_read_but_cannot(repo, run, keys, open_case):
+    case_id = open_case()
+    run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public)
+    result = run("-C", str(repo), "doctor", "--json", as_member=keys["dave"])
+    assert result.exit_code == 1
+    finding = {f["check"]: f for f in json.loads(result.stdout)}["case access"]
+    assert not finding["ok"] and case_id in finding["detail"] and "rekey" in finding["detail"]
+
+
+def test_doctor_accepts_cases_the_member_is_recused_from(repo, run, keys, open_case):
+    open_case("--recuse", "bob")
+    result = run("-C", str(repo), "doctor", "--json", as_member=keys["bob"])
+    finding = {f["check"]: f for f in json.loads(result.stdout)}["case access"]
+    assert finding["ok"] and "recused from 1" in finding["detail"]
