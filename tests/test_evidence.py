@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from cocflow import sops
 from cocflow.domain.access import desired_recipients
-from cocflow.domain.case import event, recusal
+from cocflow.operations.access import recuse
 from cocflow.operations.evidence import evidence_files, reencrypt_evidence
-from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+from cocflow.operations.workspace import Workspace
 from cocflow.sops import Keyring, recipients_of, sops_binary
 from cocflow.store import CaseStore
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
@@ -253,18 +254,12 @@ def test_a_refused_commit_leaves_no_evidence_and_no_folder(repo, open_case, run,
     assert snapshot(repo) == before and not (repo / "cases" / case_id).exists()
 
 
-# --- re-encryption for recuse (the helper the recuse operation passes to save_case) ---------
+# --- recusal re-encrypts evidence (save_case rotates it with the case) ------------------------
 
 def recuse_through_helper(repo: Path, case_id: str, handle: str, actor_key) -> None:
-    """What `recuse` does once wired: new meta.recused, evidence rotated, one commit."""
-    ws = Workspace.open(repo, Keyring(actor_key.file))
-    case = decrypt_case(ws, case_id)
-    now = ws.now()
-    case["meta"]["recused"].append(handle)
-    case["recusals"].append(recusal(handle, "conflict-of-interest", ws.actor, now))
-    case["timeline"].append(event("recused", ws.actor, now, handle))
-    files = reencrypt_evidence(ws, case_id, desired_recipients(ws.roster, case["meta"]["recused"]))
-    save_case(ws, case, f"recuse {handle} in {case_id}", also=tuple(files))
+    """`recuse` as a member runs it: new meta.recused, evidence rotated, one commit."""
+    recuse(Workspace.open(repo, Keyring(actor_key.file)), case_id, handle,
+           "conflict-of-interest")
 
 
 def test_after_recusal_the_member_can_no_longer_decrypt_the_evidence(repo, attached, keys, run,
@@ -298,3 +293,32 @@ def test_recusal_rotates_the_evidence_data_key_in_the_same_commit(repo, attached
 def test_reencrypt_leaves_evidence_already_right_alone(repo, attached, keys):
     ws = Workspace.open(repo, Keyring(keys["alice"].file))
     assert reencrypt_evidence(ws, attached, desired_recipients(ws.roster, [])) == []
+
+
+# --- rekey and audit cover evidence files like case files -------------------------------------
+
+def test_rekey_moves_evidence_to_the_new_team(repo, attached, run, keys):
+    assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
+    assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
+    result = run("-C", str(repo), "rekey", "--json", as_member=keys["alice"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["rekeyed"] == [attached]
+    path = evidence_path(repo, attached)
+    assert raw_sops_decrypt(path, keys["carol"].file).returncode == 128
+    assert raw_sops_decrypt(path, keys["dave"].file).returncode == 0
+    assert git(repo, "status", "--porcelain") == ""
+    second = run("-C", str(repo), "rekey", "--json", as_member=keys["alice"])
+    assert json.loads(second.stdout)["rekeyed"] == []
+
+
+def test_audit_flags_evidence_still_open_to_a_recused_member(repo, attached, run, keys):
+    path = evidence_path(repo, attached)
+    recuse_through_helper(repo, attached, "carol", keys["alice"])
+    path.write_text(sops.rotate(path.read_text(), "evidence", add=[keys["carol"].public],
+                                input_type="json", keyring=Keyring(keys["alice"].file)))
+    git(repo, "commit", "--no-verify", "-qam", "by hand")  # past the pre-commit hook
+    result = run("-C", str(repo), "audit", "--json")
+    assert result.exit_code == 1
+    flagged = [c for c in json.loads(result.stdout)["cases"] if c["problems"]]
+    assert [c["id"] for c in flagged] == [f"{attached}/evidence-001.sops.json"]
+    assert flagged[0]["recused_recipients"] == ["carol"]

@@ -191,7 +191,7 @@ def test_dry_run_reports_the_plan_and_changes_nothing(repo, run, keys, cases):
 def test_dry_run_names_who_is_added_and_removed(repo, run, keys, cases):
     result = run("-C", str(repo), "rekey", "--dry-run", as_member=keys["alice"])
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("2026-")]
-    assert [row[1:3] for row in rows] == [["dave", "carol"], ["dave", "carol"], ["-", "carol"]]
+    assert [row[2:4] for row in rows] == [["dave", "carol"], ["dave", "carol"], ["-", "carol"]]
 
 
 def test_rekey_warns_when_one_member_is_the_only_reader(repo, run, keys, open_case):

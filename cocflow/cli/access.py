@@ -116,12 +116,12 @@ def _say_rekey(result: Any, plan: Any, ws: Any) -> None:
         click.echo(f"Warning: {warning}", err=True)
     if result.dry_run:
         names = key_names(ws)
-        rows = [(c.case_id, _who(c.add, names), _who(c.remove, names),
+        rows = [(c.case_id, c.path.name, _who(c.add, names), _who(c.remove, names),
                  "" if c.locally_readable else "another member (your key cannot open it)")
                 for c in plan.changes]
         say("Dry run: nothing was changed." if rows else "Dry run: every case already matches.")
         if rows:
-            say(table(["case", "add", "remove", "needs"], rows))
+            say(table(["case", "file", "add", "remove", "needs"], rows))
     elif result.rekeyed:
         say(f"Re-keyed {len(result.rekeyed)} case(s) with new data keys (one commit): "
             f"{_ids(result.rekeyed)}.")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,6 +14,7 @@ from cocflow.domain.access import CaseAccess, Roster, case_access, require_enoug
 from cocflow.domain.case import event, recusal, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import CocflowError, InvalidInput
+from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
 from cocflow.settings import TEAM_FILE
 from cocflow.store import read_meta
@@ -114,24 +116,36 @@ def _access_json(access: CaseAccess, names: dict[str, str]) -> dict[str, Any]:
 
 
 def audit(ws: Workspace, history: bool = False) -> AuditReport:
-    """Compare every case's recipients with the policy; keyless, sops metadata only."""
+    """Compare the recipients of every case and evidence file with the policy; keyless."""
     roster = ws.roster
-    cases = []
-    for case_id in ws.store.ids():
-        text = ws.store.read(case_id)
-        cases.append(case_access(roster, case_id, _recused(text), sops.recipients_of(text)))
+    units = list(_audited_files(ws))
+    cases = [case_access(roster, label, recused, sops.recipients_of(text))
+             for label, _path, recused, text in units]
     report = AuditReport(cases, key_names(ws))
     if history:
-        report.history = [past for access in cases
-                          for past in past_access(ws, access, report.names)]
+        paths = [path for _label, path, _recused, _text in units]
+        report.history = [past for path, access in zip(paths, cases, strict=True)
+                          for past in past_access(ws, access, report.names, path)]
     return report
 
 
-def past_access(ws: Workspace, access: CaseAccess, names: dict[str, str]) -> list[PastAccess]:
-    """Which departed or recused members' keys open which committed versions of a case."""
+def _audited_files(ws: Workspace) -> Iterator[tuple[str, Path, list[str], str]]:
+    """(label, path, recused, text) of each case file and each of its evidence files."""
+    for case_id in ws.store.ids():
+        text = ws.store.read(case_id)
+        recused = _recused(text)
+        yield case_id, ws.store.path(case_id), recused, text
+        for path in evidence_files(ws.store, case_id):
+            yield (f"{case_id}/{path.name}", path, recused,
+                   path.read_text(encoding="utf-8"))
+
+
+def past_access(ws: Workspace, access: CaseAccess, names: dict[str, str],
+                path: Path) -> list[PastAccess]:
+    """Which departed or recused members' keys open which committed versions of a file."""
     roster = ws.roster
     versions: dict[str, list[str]] = {}
-    for commit, text in ws.git.file_history(ws.store.path(access.case_id)):
+    for commit, text in ws.git.file_history(path):
         for key in dict.fromkeys(sops.recipients_of(text)):
             if _why(roster, key, access.recused):
                 versions.setdefault(key, []).append(commit[:12])

@@ -8,9 +8,10 @@ and only then writes every file and commits once.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -20,27 +21,33 @@ from cocflow.domain.access import desired_recipients, recipient_change, require_
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.keys import public_keys
+from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace
 from cocflow.settings import TEAM_FILE
-from cocflow.store import read_meta
+from cocflow.store import read_meta, write_atomic
 
 
 @dataclass(frozen=True)
-class CaseRekey:
-    """One case whose recipients differ from the policy, and the exact change."""
+class FileRekey:
+    """One file of a case (the case itself or an evidence file) whose recipients differ."""
 
     case_id: str
+    path: Path
     add: tuple[str, ...]
     remove: tuple[str, ...]
     desired: tuple[str, ...]
     locally_readable: bool
+
+    @property
+    def is_evidence(self) -> bool:
+        return self.path.suffix == ".json"
 
 
 @dataclass(frozen=True)
 class RekeyPlan:
     """Every case either to re-key or already right, and warnings for people."""
 
-    changes: tuple[CaseRekey, ...]
+    changes: tuple[FileRekey, ...]
     unchanged: tuple[str, ...]
     warnings: tuple[str, ...]
 
@@ -73,22 +80,33 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
         if len(readers) == 1:
             warnings.append(f"{readers[0]} is the only member who can read case {case_id}: "
                             "one lost key would lose it")
-        current, desired = sops.recipients_of(text), desired_recipients(roster, recused)
-        change = recipient_change(current, desired)
-        if not change.needed:
+        desired = desired_recipients(roster, recused)
+        files = [(ws.store.path(case_id), text)] + [
+            (path, path.read_text(encoding="utf-8")) for path in evidence_files(ws.store, case_id)]
+        found = [_file_change(case_id, path, body, desired, mine) for path, body in files]
+        found = [change for change in found if change is not None]
+        changes += found
+        if not found:
             unchanged.append(case_id)
-            continue
-        changes.append(CaseRekey(case_id, change.add, change.remove, tuple(desired),
-                                 bool(mine & set(current))))
     return RekeyPlan(tuple(changes), tuple(unchanged), tuple(warnings))
+
+
+def _file_change(case_id: str, path: Path, text: str, desired: list[str],
+                 mine: set[str]) -> FileRekey | None:
+    current = sops.recipients_of(text)
+    change = recipient_change(current, desired)
+    if not change.needed:
+        return None
+    return FileRekey(case_id, path, change.add, change.remove, tuple(desired),
+                     bool(mine & set(current)))
 
 
 def plan_result(plan: RekeyPlan) -> RekeyResult:
     """The plan as a result: what a real run would most likely do with the local key."""
     return RekeyResult(
-        rekeyed=[c.case_id for c in plan.changes if c.locally_readable],
+        rekeyed=_case_ids(c for c in plan.changes if c.locally_readable),
         unchanged=list(plan.unchanged),
-        need_other_member=[c.case_id for c in plan.changes if not c.locally_readable],
+        need_other_member=_case_ids(c for c in plan.changes if not c.locally_readable),
         warnings=list(plan.warnings), dry_run=True,
     )
 
@@ -99,38 +117,50 @@ def apply_rekey(ws: Workspace, plan: RekeyPlan, jobs: int | None = None,
 
     A case no local key can open goes to `need_other_member`; any other failure changes no file.
     """
-    paths = [ws.store.path(c.case_id) for c in plan.changes]
-    ws.git.ensure_safe([*paths, ws.root / TEAM_FILE])  # refuse before any sops work
+    ws.git.ensure_safe([*(c.path for c in plan.changes), ws.root / TEAM_FILE])  # before sops
     rotated, need_other = _rotate_all(ws, plan.changes, jobs, progress)
-    result = RekeyResult(sorted(rotated), list(plan.unchanged), sorted(need_other),
-                         list(plan.warnings))
+    # A case is re-keyed whole or not at all: one unreadable file holds back its siblings.
+    held_back = set(need_other)
+    rotated = {path: text for path, (case_id, text) in rotated.items()
+               if case_id not in held_back}
+    rekeyed = sorted({case_id for case_id, _ in _owners(plan, rotated)})
+    result = RekeyResult(rekeyed, list(plan.unchanged), sorted(held_back), list(plan.warnings))
     if rotated:
-        written = [ws.store.path(case_id) for case_id in result.rekeyed]
         # team.yaml rides along unchanged so that one_commit refuses an uncommitted roster.
-        with ws.git.one_commit([*written, ws.root / TEAM_FILE], _message(result.rekeyed)):
-            for case_id in result.rekeyed:
-                ws.store.write(case_id, rotated[case_id])
+        with ws.git.one_commit([*rotated, ws.root / TEAM_FILE], _message(result.rekeyed)):
+            for path, text in rotated.items():
+                write_atomic(path, text)
     return result
 
 
-def _rotate_all(ws: Workspace, changes: tuple[CaseRekey, ...], jobs: int | None,
-                progress: Callable[[str], None] | None) -> tuple[dict[str, str], list[str]]:
-    rotated: dict[str, str] = {}
+def _owners(plan: RekeyPlan, rotated: dict[Path, str]) -> list[tuple[str, Path]]:
+    return [(c.case_id, c.path) for c in plan.changes if c.path in rotated]
+
+
+def _case_ids(changes: Iterable[FileRekey]) -> list[str]:
+    return sorted({change.case_id for change in changes})
+
+
+def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
+                progress: Callable[[str], None] | None
+                ) -> tuple[dict[Path, tuple[str, str]], list[str]]:
+    rotated: dict[Path, tuple[str, str]] = {}
     need_other: list[str] = []
-    keyring, store = ws.keyring, ws.store  # resolved once, before the threads share them
+    keyring = ws.keyring  # resolved once, before the threads share it
     workers = max(1, jobs or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures: dict[Future[str], CaseRekey] = {
-            pool.submit(_rotate_one, change, store.read(change.case_id), keyring): change
-            for change in changes
+        futures: dict[Future[str], FileRekey] = {
+            pool.submit(_rotate_one, change, change.path.read_text(encoding="utf-8"), keyring):
+            change for change in changes
         }
         try:
             for future in as_completed(futures):
                 change = futures[future]
                 try:
-                    rotated[change.case_id] = future.result()
+                    rotated[change.path] = (change.case_id, future.result())
                 except AccessDenied:
-                    need_other.append(change.case_id)
+                    if change.case_id not in need_other:
+                        need_other.append(change.case_id)
                 except CocflowError as exc:
                     raise type(exc)(f"rekey stopped at case {change.case_id}, no case file "
                                     f"was changed: {exc}") from None
@@ -143,14 +173,18 @@ def _rotate_all(ws: Workspace, changes: tuple[CaseRekey, ...], jobs: int | None,
     return rotated, need_other
 
 
-def _rotate_one(change: CaseRekey, text: str, keyring: sops.Keyring) -> str:
+def _rotate_one(change: FileRekey, text: str, keyring: sops.Keyring) -> str:
     """One `sops rotate`: new data key, recipients changed by exactly add/remove, verified."""
-    new = sops.rotate(text, f"case {change.case_id}", add=change.add, remove=change.remove,
-                      keyring=keyring)
+    what = f"evidence {change.path.name} of case {change.case_id}" if change.is_evidence \
+        else f"case {change.case_id}"
+    new = sops.rotate(text, what, add=change.add, remove=change.remove,
+                      input_type="json" if change.is_evidence else "yaml", keyring=keyring)
     recipients = sops.recipients_of(new)
     if set(recipients) != set(change.desired):
-        raise IntegrityError(f"sops did not give case {change.case_id} the planned recipients; "
+        raise IntegrityError(f"sops did not give {what} the planned recipients; "
                              "nothing was written")
+    if change.is_evidence:
+        return new
     if read_meta(new) != read_meta(text) or plaintext_leaves(yamlio.load(new)):
         raise IntegrityError(f"sops changed the meta or left plaintext in case {change.case_id}; "
                              "nothing was written")

@@ -93,9 +93,17 @@ def seal(ws: Workspace, document: dict[str, Any]) -> str:
 
 def save_case(ws: Workspace, document: dict[str, Any], message: str,
               also: tuple[tuple[Path, str], ...] = ()) -> Path:
-    """Encrypt, write atomically and commit once; on failure nothing is changed."""
+    """Encrypt, write atomically and commit once; on failure nothing is changed.
+
+    Existing evidence files follow the case: whenever its recipients change (a recusal, an
+    edit that recuses a reported member, a merge) they are rotated in the same commit.
+    """
+    from cocflow.operations.evidence import reencrypt_evidence  # evidence builds on this module
+
     case_id = document["meta"]["id"]
     ciphertext = seal(ws, document)
+    recipients = desired_recipients(ws.roster, document["meta"]["recused"])
+    also = (*also, *reencrypt_evidence(ws, case_id, recipients))
     path = ws.store.path(case_id)
     with ws.git.one_commit([path, *(p for p, _ in also)], message):
         ws.store.write(case_id, ciphertext)
