@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
         _fail(str(exc), exc.exit_code, exc)
+    except OSError as exc:  # a full disk, a read-only directory: never a traceback
+        _fail(_describe_os_error(exc), 4, exc)
     except click.exceptions.Abort:
         _fail("aborted; nothing was changed", 130, None)
     except KeyboardInterrupt as exc:
@@ -72,6 +74,12 @@ def main(argv: list[str] | None = None) -> None:
 def _interrupted(_signum: int, _frame: object) -> None:
     # SIGTERM unwinds like Ctrl-C, so every cleanup and rollback runs.
     raise KeyboardInterrupt
+
+
+def _describe_os_error(exc: OSError) -> str:
+    # Names the file, never its content; a path holds no case text.
+    where = f" ({os.path.basename(str(exc.filename))})" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}: check free disk space and permissions"
 
 
 def _fail(message: str, code: int, exc: BaseException | None) -> None:
