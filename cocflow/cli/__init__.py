@@ -36,9 +36,9 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import cases, lifecycle, repo, team
+    from cocflow.cli import cases, lifecycle, reliability, repo, team
 
-    for module in (repo, team, cases, lifecycle):
+    for module in (repo, team, cases, lifecycle, reliability):
         module.register(cli)
 
 

@@ -47,6 +47,7 @@ def init_repository(path: Path) -> Path:
         (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         guards.write_gitattributes(path)
         guards.configure_diff(repo)
+        _install_merge_driver(path)
         repo.commit_all("cocflow: new case repository")
     except BaseException:
         if created:
@@ -92,6 +93,13 @@ def fix(repo: Path | None) -> None:
     root = find_root(repo)
     guards.write_gitattributes(root)
     guards.configure_diff(GitRepo(root))
+    _install_merge_driver(root)
+
+
+def _install_merge_driver(root: Path) -> None:
+    from cocflow import mergedriver  # the reliability module owns the driver
+
+    mergedriver.install(root)
 
 
 def _describe_key() -> str:
