@@ -147,8 +147,8 @@ def _refuse_conflicts(case_id: str, result: MergeResult) -> None:
     if result.opened_twice:
         raise MergeConflict(
             f"{label} was opened on both sides as two different reports with the same id; "
-            "it cannot be merged: keep both versions (git keeps them) and open one of the "
-            "reports again as a new case"
+            "they are never merged: abort (`git merge --abort` or `git rebase --abort`) and "
+            "run `cocflow sync`, which gives your unpushed case the next free id"
         )
     if result.conflicts:
         raise MergeConflict(

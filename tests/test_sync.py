@@ -190,17 +190,61 @@ def test_plain_git_merge_uses_the_driver_and_a_conflict_writes_no_markers(
     git(b, "merge", "--abort")
 
 
-def test_the_same_id_opened_in_both_clones_is_refused_with_nothing_lost(clones, run, keys):
+def test_the_same_id_opened_in_both_clones_renumbers_the_unpushed_one(clones, run, keys,
+                                                                      case_id):
     from tests.conftest import report_yaml
+
+    a, b = clones
+    ok(run("-C", str(a), "new", "--from", "-", input=report_yaml(title="report A"),
+           as_member=keys["alice"]))
+    ok(run("-C", str(b), "new", "--from", "-", input=report_yaml(title=f"report B {SENTINEL}"),
+           as_member=keys["bob"]))
+    ok(run("-C", str(b), "note", "2026-0002", "-m", "bob's note", as_member=keys["bob"]))
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    result = ok(run("-C", str(b), "sync", "--json", as_member=keys["bob"]))
+    assert json.loads(result.stdout)["renumbered"] == {"2026-0002": "2026-0003"}
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    for root in (a, b):
+        assert show(run, root, "2026-0002", keys["carol"])["report"]["title"] == "report A"
+        moved = show(run, root, "2026-0003", keys["carol"])
+        assert moved["report"]["title"] == f"report B {SENTINEL}"
+        assert moved["meta"]["id"] == "2026-0003" and notes(moved) == ["bob's note"]
+        assert run("-C", str(root), "verify", as_member=keys["carol"]).exit_code == 0
+        assert_no_leak(root, SENTINEL, result.stdout, result.stderr)
+    messages = git(b, "log", "--format=%s", "-3").splitlines()
+    assert messages[:2] == ["note on 2026-0003 (note)", "open 2026-0003 (received)"]
+    assert git(b, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_failure_while_renumbering_changes_nothing(clones, run, keys, case_id, tmp_path):
+    from tests.conftest import report_yaml
+    from tests.test_faults import fake_sops
 
     a, b = clones
     for root, key in ((a, keys["alice"]), (b, keys["bob"])):
         ok(run("-C", str(root), "new", "--from", "-", input=report_yaml(), as_member=key))
     ok(run("-C", str(a), "sync", as_member=keys["alice"]))
     before = snapshot(b)
-    result = run("-C", str(b), "sync", as_member=keys["bob"])
-    assert result.exit_code == 4 and "opened on both sides" in result.stderr
+    result = run("-C", str(b), "sync", as_member=keys["bob"],
+                 env={"COCFLOW_SOPS": fake_sops(tmp_path, "fail")})
+    assert result.exit_code == 1 and "sops failed" in result.stderr
     assert snapshot(b) == before
+    assert not list((b / ".git").glob("cocflow-renumber-*"))
+
+
+def test_a_case_opened_twice_is_refused_by_a_plain_git_merge(clones, run, keys, case_id):
+    from tests.conftest import report_yaml
+
+    a, b = clones
+    for root, key in ((a, keys["alice"]), (b, keys["bob"])):
+        ok(run("-C", str(root), "new", "--from", "-", input=report_yaml(), as_member=key))
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    run("-C", str(b), "doctor", "--fix", as_member=keys["bob"])
+    git(b, "fetch", "--quiet")
+    merged = subprocess.run(["git", "-C", str(b), "merge", "origin/main"], capture_output=True,
+                            text=True, env=_env_with_key(keys["bob"]))
+    assert merged.returncode != 0 and "opened on both sides" in merged.stderr
+    assert "<<<<<<<" not in (b / "cases" / "2026-0002.yaml").read_text()
 
 
 def test_the_first_sync_to_an_empty_remote_pushes_and_sets_the_upstream(repo, run, keys,

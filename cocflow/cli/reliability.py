@@ -102,6 +102,9 @@ def sync_command(method: str, prefer: str | None, no_push: bool, as_json: bool) 
         return
     for item in result.set_up:
         say(f"Set up {item} for this clone.")
+    for old, new in result.renumbered.items():
+        say(f"Your case {old} is now {new}: another member opened a different case as {old} "
+            "meanwhile. Use the new id from now on.")
     if result.method == "up to date" and not result.pushed:
         say(f"Up to date with {result.remote}/{result.branch}.")
         return

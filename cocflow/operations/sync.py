@@ -14,6 +14,7 @@ from typing import Any, Literal
 from cocflow import mergedriver
 from cocflow.errors import CocflowError, EnvironmentProblem, InvalidInput
 from cocflow.interrupts import deferred_interrupts
+from cocflow.operations.renumber import renumber_collisions
 from cocflow.operations.workspace import Workspace
 
 Method = Literal["rebase", "merge"]
@@ -58,6 +59,7 @@ class SyncResult:
     outgoing: int = 0
     pushed: bool = False
     set_up: list[str] = field(default_factory=list)
+    renumbered: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +105,8 @@ def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Prefer
         _git_checked(ws, "merge", "--ff-only", "--quiet", upstream.tracking)
         result.method = "fast-forward"
         return
+    # Two members who opened a case at once drew one id for two reports: move ours first.
+    result.renumbered.update(renumber_collisions(ws, upstream.tracking))
     _replay(ws, upstream, method, prefer)
     result.method = method
     result.outgoing = _count(ws, upstream.tracking, "HEAD")
