@@ -172,3 +172,10 @@ def test_verify_by_an_outsider_is_exit_3(repo, run, keys, open_case):
 def test_verify_of_an_empty_repository_is_fine(repo, run, keys):
     result, report = verify(run, repo, keys["alice"])
     assert result.exit_code == 0 and report["verified"] == []
+
+
+def test_verify_without_sops_is_exit_4_not_a_list_of_failures(repo, run, keys, open_case):
+    open_case()
+    result = run("-C", str(repo), "verify", as_member=keys["alice"],
+                 env={"COCFLOW_SOPS": "/nonexistent/sops"})
+    assert result.exit_code == 4 and "sops" in result.stderr

@@ -115,7 +115,7 @@ def sync_command(method: str, prefer: str | None, no_push: bool, as_json: bool) 
         next_step("cocflow sync (to push)")
 
 
-@click.command("merge-driver")
+@click.command("merge-driver", hidden=True)
 @click.argument("base", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("ours", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("theirs", type=click.Path(path_type=Path, dir_okay=False))

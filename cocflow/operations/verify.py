@@ -17,7 +17,13 @@ from typing import Any
 
 from cocflow import integrity
 from cocflow.domain.case import CASE_ID
-from cocflow.errors import AccessDenied, CocflowError, IntegrityError, InvalidInput
+from cocflow.errors import (
+    AccessDenied,
+    CocflowError,
+    EnvironmentProblem,
+    IntegrityError,
+    InvalidInput,
+)
 from cocflow.keys import public_keys
 from cocflow.operations.workspace import Workspace, case_label, decrypt_case
 from cocflow.store import CASES_DIR
@@ -124,6 +130,8 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
         return _Outcome(case_id, failed=Finding(
             file, case_id, "integrity",
             str(integrity.tampered(case_label(case_id), "not UTF-8 text", file))))
+    except EnvironmentProblem:
+        raise  # sops missing is no finding about a case: the whole run stops, exit 4
     except CocflowError as exc:
         return _Outcome(case_id, failed=Finding(file, case_id, _code(exc), str(exc)))
     return _Outcome(case_id, verified=True)
