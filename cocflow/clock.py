@@ -16,7 +16,10 @@ def parse_timestamp(text: str) -> datetime:
         raise InvalidInput(f"not an RFC 3339 timestamp: {text!r}") from None
     if value.tzinfo is None:
         raise InvalidInput(f"timestamp needs a time zone (e.g. Z): {text!r}")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past the last datetime
+        raise InvalidInput(f"timestamp out of range: {text!r}") from None
 
 
 def format_timestamp(value: datetime) -> str:

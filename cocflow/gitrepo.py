@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from cocflow.errors import CocflowError, EnvironmentProblem
+from cocflow.interrupts import deferred_interrupts
+from cocflow.store import write_atomic_bytes
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -114,27 +116,45 @@ class GitRepo:
         try:
             yield
             relative = self._relative(paths)
-            self._run("add", "--all", "--", *relative)
-            self._run("commit", "--quiet", "-m", message, "--", *relative,
-                      env=self._checked_tree(relative))
+            # An interrupt here waits for git to finish, then rolls back like any failure.
+            with deferred_interrupts():
+                self._run("add", "--all", "--", *relative)
+                self._run("commit", "--quiet", "-m", message, "--", *relative,
+                          env=self._checked_tree(relative))
         except BaseException:
-            self._restore(existed, head)
+            with deferred_interrupts():
+                self._restore(existed, head)
             raise
 
     def _restore(self, existed: dict[Path, bool], head: str) -> None:
+        """Put HEAD, the paths and their index entries back as they were at `head`.
+
+        File contents come from the commit itself, not through the index, so the working
+        tree is restored even while another git process holds index.lock.
+        """
         if self._run("rev-parse", "HEAD").strip() != head:
             self._run("reset", "--soft", head)
-        restore = [path for path, tracked in existed.items() if tracked]
-        if restore:
-            self._run("checkout", head, "--", *self._relative(restore))
+        relative = self._relative(list(existed))
         for path, tracked in existed.items():
-            relative = self._relative([path])
-            if not tracked:
-                self._run("rm", "--cached", "--quiet", "--ignore-unmatch", "-r", "--", *relative)
-                if path.is_dir():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+            if tracked:
+                self._put_back(path, head)
+            elif path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        # The index only changed if `git add` got as far as writing it.
+        if self._run("diff", "--cached", "--name-only", head, "--", *relative).strip():
+            self._run("reset", "--quiet", head, "--", *relative)
+
+    def _put_back(self, path: Path, head: str) -> None:
+        name = self._relative([path])[0]
+        if self._run("cat-file", "-t", f"{head}:{name}").strip() != "blob":
+            self._run("checkout", head, "--", name)  # a directory: git restores it
+            return
+        content = self.git.execute(["git", "cat-file", "blob", f"{head}:{name}"],
+                                   stdout_as_string=False, strip_newline_in_stdout=False)
+        if not path.is_file() or path.read_bytes() != content:
+            write_atomic_bytes(path, content)
 
     def commit_all(self, message: str) -> None:
         """Stage everything and commit (only for `init`, on a brand-new repository)."""

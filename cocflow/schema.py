@@ -43,8 +43,9 @@ def _validator(name: str, definition: str | None) -> Any:
 
 def problems(name: str, document: Any, definition: str | None = None) -> list[str]:
     """Every schema violation as `path: message`, without echoing the offending values."""
-    errors = sorted(
-        _validator(name, definition).iter_errors(document), key=lambda e: list(e.absolute_path)
+    errors = sorted(  # paths mix str keys and int indexes (or int keys in hostile input)
+        _validator(name, definition).iter_errors(document),
+        key=lambda e: [str(part) for part in e.absolute_path],
     )
     return [_describe(error) for error in errors]
 
@@ -62,8 +63,10 @@ def _describe(error: Any) -> str:
     # Messages from jsonschema quote the bad value; case values must never reach a log.
     validator = error.validator
     if validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"{path}: unknown key(s) {', '.join(map(str, extra))}"
+        extra = sorted(str(k) for k in set(error.instance) - set(error.schema.get(
+            "properties", {})))
+        shown = ", ".join(k if len(k) <= 40 else k[:37] + "..." for k in extra[:5])
+        return f"{path}: unknown key(s) {shown}{' ...' if len(extra) > 5 else ''}"
     if validator == "required":
         missing = [key for key in error.validator_value if key not in error.instance]
         return f"{path}: missing {', '.join(missing)}"

@@ -11,14 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, IntegrityError
+from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, InvalidInput
+from cocflow.integrity import tampered
 
 UNENCRYPTED_REGEX = "^meta$"
 EXIT_NO_MATCHING_KEY = 128
 EXIT_MAC_MISMATCH = 51
-# ErrorDecryptingMac, ErrorDecryptingTree, MacNotFound: a value or the MAC was changed.
-EXIT_UNREADABLE_CIPHERTEXT = frozenset({24, 25, 52})
+# sops' codes for a document changed without the key: MAC cannot be decrypted (24), a value
+# fails its AES-GCM tag (25, also when a key was renamed or a value moved), MAC mismatch (51),
+# MAC missing (52).
+INTEGRITY_EXITS = {24: "its MAC does not decrypt", 25: "a value does not decrypt",
+                   EXIT_MAC_MISMATCH: "MAC mismatch", 52: "its MAC is missing"}
 DEFAULT_TIMEOUT = 120.0
+TIMEOUT_VARIABLE = "COCFLOW_SOPS_TIMEOUT"
 _RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
 
 
@@ -58,9 +63,24 @@ class Keyring:
         return env
 
 
+def timeout_seconds() -> float:
+    """How long one sops call may take: COCFLOW_SOPS_TIMEOUT seconds, else 120."""
+    configured = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not configured:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(configured)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86_400:
+        raise InvalidInput(f"{TIMEOUT_VARIABLE} must be a number of seconds, e.g. 30")
+    return value
+
+
 def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
-         timeout: float = DEFAULT_TIMEOUT) -> bytes:
+         timeout: float | None = None) -> bytes:
     command = [sops_binary(), *args]
+    timeout = timeout_seconds() if timeout is None else timeout
     try:
         done = subprocess.run(
             command, input=stdin, capture_output=True, env=keyring.environment(),
@@ -71,7 +91,10 @@ def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
     except PermissionError:
         raise EnvironmentProblem(f"sops at {command[0]} cannot be run") from None
     except subprocess.TimeoutExpired:
-        raise SopsFailed(f"sops did not finish {what} within {timeout:.0f}s") from None
+        raise SopsFailed(
+            f"sops did not finish {what} within {timeout:g}s (set {TIMEOUT_VARIABLE} to wait "
+            "longer); nothing was changed"
+        ) from None
     if done.returncode == 0:
         return done.stdout
     raise _failure(done.returncode, done.stderr, what)
@@ -81,21 +104,34 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
     # sops' stderr is not echoed: on a parse error it can quote the document.
     if code == EXIT_NO_MATCHING_KEY:
         return AccessDenied(f"no local key can open {what} (recused, or not a recipient)")
-    if code == EXIT_MAC_MISMATCH:
-        return IntegrityError(
-            f"{what} failed its integrity check (MAC mismatch): it was changed without the key; "
-            "restore it from git history (git log -p -- FILE) and tell the team"
-        )
-    if code in EXIT_UNREADABLE_CIPHERTEXT:
-        return IntegrityError(
-            f"{what} failed its integrity check (sops could not decrypt it, exit {code}): it was "
-            "changed without the key; restore it from git history and tell the team"
-        )
+    if code in INTEGRITY_EXITS:
+        return tampered(what, INTEGRITY_EXITS[code])
     if code < 0:
         return SopsFailed(f"sops was killed (signal {-code}) while {what}")
     if os.environ.get("COCFLOW_DEBUG"):
         sys.stderr.write(stderr.decode("utf-8", "replace"))
     return SopsFailed(f"sops failed while {what} (exit {code}); rerun with COCFLOW_DEBUG=1")
+
+
+def _require_output(output: str, kind: str, what: str) -> str:
+    """sops said it succeeded: make sure it really returned an encrypted document.
+
+    A sops that was starved (a full disk, a broken pipe) or replaced can exit 0 with nothing
+    or garbage on stdout; writing that would replace a case with an empty file.
+    """
+    import json
+
+    import yaml
+
+    from cocflow import yamlio
+
+    try:
+        document = json.loads(output) if kind == "json" else yamlio.load(output)
+    except (ValueError, yaml.YAMLError):
+        document = None
+    if not isinstance(document, dict) or not isinstance(document.get("sops"), dict):
+        raise SopsFailed(f"sops returned no encrypted document while {what}; nothing was changed")
+    return output
 
 
 def _recipient_flags(recipients: Iterable[str]) -> list[str]:
@@ -111,7 +147,8 @@ def encrypt(plaintext: str, recipients: Iterable[str], keyring: Keyring | None =
         "encrypt", *_recipient_flags(recipients), "--input-type", "yaml", "--output-type", "yaml",
         "--unencrypted-regex", UNENCRYPTED_REGEX, "--filename-override", "case.yaml", "/dev/stdin",
     ]
-    return _run(args, plaintext.encode("utf-8"), keyring or Keyring(), "encrypting").decode()
+    output = _run(args, plaintext.encode("utf-8"), keyring or Keyring(), "encrypting").decode()
+    return _require_output(output, "yaml", "encrypting")
 
 
 def encrypt_bytes(data: bytes, recipients: Iterable[str], keyring: Keyring | None = None) -> str:
@@ -120,7 +157,8 @@ def encrypt_bytes(data: bytes, recipients: Iterable[str], keyring: Keyring | Non
         "encrypt", *_recipient_flags(recipients), "--input-type", "binary",
         "--output-type", "json", "--filename-override", "evidence.bin", "/dev/stdin",
     ]
-    return _run(args, data, keyring or Keyring(), "encrypting evidence").decode()
+    output = _run(args, data, keyring or Keyring(), "encrypting evidence").decode()
+    return _require_output(output, "json", "encrypting evidence")
 
 
 def decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
@@ -146,7 +184,8 @@ def rotate(ciphertext: str, what: str, *, add: Iterable[str] = (), remove: Itera
     if removed:
         args += ["--rm-age", ",".join(removed)]
     args.append("/dev/stdin")
-    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
+    output = _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
+    return _require_output(output, input_type, what)
 
 
 def recipients_of(ciphertext: str) -> list[str]:

@@ -9,25 +9,46 @@ from typing import Any
 
 from cocflow import yamlio
 from cocflow.domain.case import require_case_id
-from cocflow.errors import InvalidInput
+from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.integrity import CASE_FILE_MAX_BYTES, tampered
 
 CASES_DIR = "cases"
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write through a temp file in the same directory, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write through a temp file in the same directory, then rename into place.
+
+    A full disk or a read-only directory is an EnvironmentProblem naming the file (never
+    its content); the file itself is untouched until the rename.
+    """
+    write_atomic_bytes(path, text.encode("utf-8"), mode)
+
+
+def write_atomic_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """`write_atomic` for bytes."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_failed(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_failed(path, exc) from None
         raise
+
+
+def _write_failed(path: Path, exc: OSError) -> EnvironmentProblem:
+    reason = exc.strerror or type(exc).__name__
+    return EnvironmentProblem(f"could not write {path.name} ({reason}): is the disk full or "
+                              "the directory read-only?")
 
 
 class CaseStore:
@@ -75,20 +96,32 @@ class CaseStore:
         return path
 
     def meta(self, case_id: str) -> dict[str, Any]:
-        """The plaintext meta of one case, without sops and without a key."""
-        return read_meta(self.path(case_id).read_text(encoding="utf-8"))
+        """The plaintext meta of one case, without sops and without a key.
+
+        A file whose meta does not even parse was changed without cocflow: an integrity error.
+        """
+        path = self.path(case_id)
+        try:
+            return read_meta(path.read_bytes().decode("utf-8"))
+        except (InvalidInput, UnicodeDecodeError):
+            file = f"{CASES_DIR}/{path.name}"
+            raise tampered(f"case {case_id} ({file})", "its meta block does not parse",
+                           file) from None
 
     def all_meta(self) -> list[dict[str, Any]]:
         return [self.meta(case_id) for case_id in self.ids()]
 
 
 def read_meta(text: str) -> dict[str, Any]:
-    """Parse only the leading `meta:` block (cocflow writes it first); full parse otherwise."""
+    """Parse only the leading `meta:` block (cocflow writes it first); full parse otherwise.
+
+    With the untrusted-input limits: whoever can push can write this file.
+    """
     if text.startswith("meta:\n"):
         end = _end_of_first_block(text)
-        document = yamlio.load(text[:end])
+        document = yamlio.load_untrusted(text[:end], "case meta")
     else:
-        document = yamlio.load(text)
+        document = yamlio.load_untrusted(text, "case file", max_bytes=CASE_FILE_MAX_BYTES)
     meta = document.get("meta") if isinstance(document, dict) else None
     if not isinstance(meta, dict):
         raise InvalidInput("case file has no meta block")

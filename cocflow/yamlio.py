@@ -38,17 +38,18 @@ def load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-def load_untrusted(data: bytes | str, what: str = "input") -> Any:
+def load_untrusted(data: bytes | str, what: str = "input",
+                   max_bytes: int = MAX_INPUT_BYTES) -> Any:
     """Load YAML from a person or another tool: size, depth and alias limits, UTF-8 only."""
     if isinstance(data, bytes):
-        if len(data) > MAX_INPUT_BYTES:
-            raise InvalidInput(f"{what} is larger than {MAX_INPUT_BYTES} bytes")
+        if len(data) > max_bytes:
+            raise InvalidInput(f"{what} is larger than {max_bytes} bytes")
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(f"{what} is not valid UTF-8") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise InvalidInput(f"{what} is larger than {MAX_INPUT_BYTES} characters")
+    if len(data) > max_bytes:
+        raise InvalidInput(f"{what} is larger than {max_bytes} characters")
     try:
         _refuse_aliases_and_depth(data, what)
         return load(data)

@@ -36,9 +36,21 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from cocflow.cli import access, cases, ci, evidence, lifecycle, repo, report, shell, team
+    from cocflow.cli import (
+        access,
+        cases,
+        ci,
+        evidence,
+        lifecycle,
+        reliability,
+        repo,
+        report,
+        shell,
+        team,
+    )
 
-    for module in (repo, team, cases, lifecycle, access, evidence, report, ci, shell):
+    modules = (repo, team, cases, lifecycle, access, evidence, report, reliability, ci, shell)
+    for module in modules:
         module.register(cli)
 
 
@@ -52,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
         _fail(str(exc), exc.exit_code, exc)
+    except OSError as exc:  # a full disk, a read-only directory: never a traceback
+        _fail(_describe_os_error(exc), 4, exc)
     except click.exceptions.Abort:
         _fail("aborted; nothing was changed", 130, None)
     except KeyboardInterrupt as exc:
@@ -72,6 +86,12 @@ def main(argv: list[str] | None = None) -> None:
 def _interrupted(_signum: int, _frame: object) -> None:
     # SIGTERM unwinds like Ctrl-C, so every cleanup and rollback runs.
     raise KeyboardInterrupt
+
+
+def _describe_os_error(exc: OSError) -> str:
+    # Names the file, never its content; a path holds no case text.
+    where = f" ({os.path.basename(str(exc.filename))})" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}: check free disk space and permissions"
 
 
 def _fail(message: str, code: int, exc: BaseException | None) -> None:

@@ -97,8 +97,9 @@ def save_with_evidence(ws: Workspace, case: dict[str, Any], message: str,
 
 def attach(ws: Workspace, case_id: str, file: Path, note: str | None = None) -> dict[str, Any]:
     """Encrypt one file as evidence of a case; one commit with the case. Returns its record."""
+    require_case_id(case_id)
     attachment = _read_attachment(ws, Path(file), note)
-    case = decrypt_case(ws, require_case_id(case_id))
+    case = decrypt_case(ws, case_id)
     updated, files = seal_attachments(ws, case, [attachment])
     save_with_evidence(ws, updated, f"attach evidence to {case_id}", files)
     return updated["evidence"][-1]

@@ -162,8 +162,10 @@ def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
                     if change.case_id not in need_other:
                         need_other.append(change.case_id)
                 except CocflowError as exc:
-                    raise type(exc)(f"rekey stopped at case {change.case_id}, no case file "
-                                    f"was changed: {exc}") from None
+                    stopped = CocflowError(f"rekey stopped at case {change.case_id}, no case "
+                                           f"file was changed: {exc}")
+                    stopped.exit_code = exc.exit_code  # the cause decides the exit code
+                    raise stopped from None
                 if progress is not None:
                     progress(change.case_id)
         except BaseException:

@@ -48,6 +48,7 @@ def init_repository(path: Path) -> Path:
         (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         workflows.write_workflows(path)
         guards.install(path, repo)
+        _install_merge_driver(path)
         repo.commit_all("cocflow: new case repository")
     except BaseException:
         if created:
@@ -93,6 +94,13 @@ def fix(repo: Path | None) -> None:
     """
     root = find_root(repo)
     guards.install(root, GitRepo(root))
+    _install_merge_driver(root)
+
+
+def _install_merge_driver(root: Path) -> None:
+    from cocflow import mergedriver  # the reliability module owns the driver
+
+    mergedriver.install(root)
 
 
 def _describe_diff(root: Path) -> str:

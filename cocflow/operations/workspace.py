@@ -8,15 +8,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cocflow import clock, schema, sops, yamlio
+from cocflow import clock, integrity, schema, sops, yamlio
 from cocflow.domain.access import Roster, desired_recipients, require_enough_readers
 from cocflow.domain.case import compact, plaintext_leaves
-from cocflow.errors import IntegrityError
+from cocflow.errors import AccessDenied, IntegrityError
 from cocflow.gitrepo import GitRepo
-from cocflow.keys import local_keyring, whoami
+from cocflow.keys import local_keyring, public_keys, whoami
 from cocflow.settings import Config, find_root, load_config, load_roster
 from cocflow.sops import Keyring
-from cocflow.store import CaseStore, write_atomic
+from cocflow.store import CASES_DIR, CaseStore, write_atomic
 
 
 @dataclass
@@ -58,22 +58,44 @@ class Workspace:
         return clock.now()
 
 
+def case_file(case_id: str) -> str:
+    """The repository path of a case file."""
+    return f"{CASES_DIR}/{case_id}.yaml"
+
+
+def case_label(case_id: str) -> str:
+    """How messages name a case: its id and its file, never its content."""
+    return f"case {case_id} ({case_file(case_id)})"
+
+
 def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None) -> dict[str, Any]:
-    """The whole case, decrypted, defaults restored, checked against the schema and its name."""
+    """The whole case, decrypted, defaults restored, checked against the schema and its name.
+
+    Anything changed without the key is an IntegrityError naming the file, never data.
+    """
+    label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
-    plaintext = sops.decrypt(text, f"case {case_id}", ws.keyring)
+    parsed = integrity.envelope(text, label, file)
+    try:
+        plaintext = sops.decrypt(text, label, ws.keyring)
+    except integrity.Tampered as exc:
+        raise integrity.tampered(label, exc.reason, file) from None
+    except AccessDenied:
+        if integrity.is_listed(parsed, public_keys(ws.keyring)):
+            raise integrity.tampered(
+                label, "your key is a listed recipient but its key slot does not open", file
+            ) from None
+        raise
     document = yamlio.load(plaintext)
     if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
-        raise IntegrityError(f"case {case_id} decrypted to something that is not a case")
+        raise integrity.tampered(label, "it decrypts to something that is not a case", file)
     if document["meta"].get("id") != case_id:
-        raise IntegrityError(
-            f"the file of case {case_id} holds another case: it was renamed or copied over; "
-            "restore it from git history"
-        )
+        raise integrity.tampered(label, "the file holds another case: renamed or copied over",
+                                 file)
     document = schema.with_defaults("case", document)
     found = schema.problems("case", document)
     if found:
-        raise IntegrityError(f"case {case_id} does not match the case schema: {found[0]}")
+        raise integrity.tampered(label, f"it does not match the case schema: {found[0]}", file)
     return document
 
 

@@ -1,0 +1,145 @@
+"""Reliability commands: verify, sync, and the git merge driver for case files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from cocflow.cli.common import (
+    emit_json,
+    json_option,
+    next_step,
+    repo_option,
+    repo_path,
+    say,
+    workspace,
+)
+from cocflow.errors import AccessDenied, ProblemsFound
+
+if TYPE_CHECKING:
+    from cocflow.operations.verify import Report
+
+
+@click.command("verify")
+@click.option("--jobs", type=int, help="Cases decrypted at once (default: CPUs, at most 8).")
+@repo_option
+@json_option
+def verify_command(jobs: int | None, as_json: bool) -> None:
+    """Decrypt every case your key can read and prove it intact.
+
+    Checks the SOPS MAC (meta included), the full case schema, and that each file name
+    matches the id inside. Cases your key cannot open (recused, not a recipient) are listed
+    apart. Exit 1 when any case fails.
+
+    \b
+    Examples:
+      cocflow verify
+      cocflow verify --json
+    """
+    from cocflow.operations.verify import case_count, verify
+
+    ws = workspace()
+    if sys.stderr.isatty() and not as_json:
+        with click.progressbar(length=case_count(ws), label="verifying", file=sys.stderr) as bar:
+            report = verify(ws, jobs, lambda: bar.update(1))
+    else:
+        report = verify(ws, jobs)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_verify(report)
+    if report.failed:
+        raise ProblemsFound(f"{len(report.failed)} case file(s) failed verification: restore "
+                            "them from git history and tell the team")
+    if report.unreadable and not report.verified:
+        raise AccessDenied(f"your key can open none of the {len(report.unreadable)} case(s)")
+
+
+def _print_verify(report: Report) -> None:
+    say(f"Verified {len(report.verified)} case(s): MAC, schema and file name intact.")
+    if report.unreadable:
+        say(f"Not readable with your key ({len(report.unreadable)}):")
+        for finding in report.unreadable:
+            say(f"  {finding.file}  {finding.code}")
+    if report.failed:
+        say(f"FAILED ({len(report.failed)}):")
+        for finding in report.failed:
+            say(f"  {finding.file}  {finding.message}")
+
+
+@click.command("sync")
+@click.option("--merge", "method", flag_value="merge",
+              help="Merge upstream into your branch instead of rebasing onto it.")
+@click.option("--rebase", "method", flag_value="rebase", default=True,
+              help="Rebase your commits onto upstream (the default).")
+@click.option("--prefer", type=click.Choice(["mine", "theirs"]),
+              help="Settle fields both sides changed differently with this side's value.")
+@click.option("--no-push", "no_push", is_flag=True, help="Fetch and integrate only.")
+@repo_option
+@json_option
+def sync_command(method: str, prefer: str | None, no_push: bool, as_json: bool) -> None:
+    """Fetch the team's changes, rebase onto them (or merge), and push.
+
+    Case files both sides changed are merged by the cocflow merge driver: timelines and
+    recusals by union, a field changed on one side from that side. When both sides changed
+    the same field differently, sync stops, changes nothing and says which field: choose a
+    side with --prefer. Exit 4 when it cannot finish.
+
+    \b
+    Examples:
+      cocflow sync
+      cocflow sync --merge
+      cocflow sync --prefer theirs
+    """
+    from cocflow.operations.sync import sync
+
+    result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for item in result.set_up:
+        say(f"Set up {item} for this clone.")
+    for old, new in result.renumbered.items():
+        say(f"Your case {old} is now {new}: another member opened a different case as {old} "
+            "meanwhile. Use the new id from now on.")
+    if result.method == "up to date" and not result.pushed:
+        say(f"Up to date with {result.remote}/{result.branch}.")
+        return
+    say(f"Synced with {result.remote}/{result.branch} ({result.method}): "
+        f"{result.incoming} commit(s) in, {result.outgoing} out"
+        f"{', pushed' if result.pushed else ''}.")
+    if no_push and result.outgoing:
+        next_step("cocflow sync (to push)")
+
+
+@click.command("merge-driver", hidden=True)
+@click.argument("base", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("ours", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("theirs", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("pathname")
+@repo_option
+def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) -> None:
+    """The git merge driver for case files (git runs it; `init` and `doctor --fix` set it up).
+
+    Decrypts the three versions with your key, merges them (timelines and recusals by
+    union, one-sided changes kept), re-encrypts to the merged case's recipients and writes
+    OURS. Exit 1, leaving OURS untouched and all versions in git's index, on a conflict.
+
+    \b
+    Example (what git runs, from .git/config):
+      cocflow merge-driver %O %A %B %P
+    """
+    from cocflow.mergedriver import run_driver
+
+    result = run_driver(base, ours, theirs, pathname, repo_path())
+    settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \
+        else ""
+    click.echo(f"cocflow: merged {pathname}{settled}", err=True)
+
+
+def register(group: click.Group) -> None:
+    for command in (verify_command, sync_command, merge_driver_command):
+        group.add_command(command)

@@ -1,0 +1,156 @@
+"""Two members opened a case at the same time and drew the same id: renumber ours.
+
+Ids are handed out in order (`YYYY-NNNN`), so two members who open a case while out of
+sync both get the next free one. The two files are different reports: they must never
+be merged. Before `sync` replays unpushed commits onto upstream, every case those commits
+added under an id that upstream also added is moved to the next id free on both sides.
+Only unpushed commits are rewritten; each version of the case is decrypted, given its new
+id and re-encrypted with `seal`, in memory, and the commits are rebuilt with git plumbing
+in a private index. The branch moves only when everything worked: on any failure, nothing
+has changed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from cocflow.domain.case import CASE_ID, next_case_id
+from cocflow.errors import CocflowError, EnvironmentProblem
+from cocflow.operations.workspace import Workspace, decrypt_case, seal
+from cocflow.store import CASES_DIR
+
+
+def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
+    """Move unpushed cases whose id upstream also used; returns {old id: new id}."""
+    base = _git(ws, "merge-base", "HEAD", upstream).strip()
+    colliding = colliding_ids(ws, base, upstream)
+    if not colliding:
+        return {}
+    if _git(ws, "rev-list", "--min-parents=2", f"{base}..HEAD").strip():
+        raise EnvironmentProblem(
+            f"case(s) {', '.join(colliding)} were opened here and upstream under the same "
+            "id, and your unpushed commits include a merge: cocflow cannot renumber them; "
+            "ask for help before changing anything"
+        )
+    mapping = _new_ids(ws, colliding, upstream)
+    head = _rewrite(ws, base, mapping)
+    _git(ws, "reset", "--quiet", "--keep", head)
+    return mapping
+
+
+def colliding_ids(ws: Workspace, base: str, upstream: str) -> list[str]:
+    """Case ids added both by unpushed commits and upstream since `base`, as different files."""
+    both = _added(ws, base, "HEAD") & _added(ws, base, upstream)
+    return sorted(i for i in both if _blob(ws, "HEAD", i) != _blob(ws, upstream, i))
+
+
+def _new_ids(ws: Workspace, colliding: list[str], upstream: str) -> dict[str, str]:
+    taken = _ids_at(ws, upstream) | _ids_at(ws, "HEAD")
+    mapping = {}
+    for old in colliding:
+        new = next_case_id(int(old[:4]), taken)
+        taken.add(new)
+        mapping[old] = new
+    return mapping
+
+
+def _rewrite(ws: Workspace, base: str, mapping: dict[str, str]) -> str:
+    """Rebuild base..HEAD with the cases moved; returns the new head commit."""
+    commits = _git(ws, "rev-list", "--reverse", f"{base}..HEAD").split()
+    fd, index = tempfile.mkstemp(prefix="cocflow-renumber-", suffix=".index",
+                                 dir=ws.git.git_dir())
+    os.close(fd)
+    resealed: dict[str, str] = {}  # old blob -> new blob: unchanged versions stay unchanged
+    parent = base
+    try:
+        for commit in commits:
+            tree = _rewrite_tree(ws, commit, mapping, resealed, {"GIT_INDEX_FILE": index})
+            parent = _recommit(ws, commit, tree, parent, mapping)
+    finally:
+        Path(index).unlink(missing_ok=True)
+    return parent
+
+
+def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
+                  resealed: dict[str, str], env: dict[str, str]) -> str:
+    _git(ws, "read-tree", commit, env=env)
+    for old, new in mapping.items():
+        entry = _git(ws, "ls-files", "--stage", "--", _path(old), env=env).split()
+        if not entry:
+            continue
+        mode, blob = entry[0], entry[1]
+        if blob not in resealed:
+            resealed[blob] = _reseal(ws, blob, old, new)
+        _git(ws, "update-index", "--force-remove", "--", _path(old), env=env)
+        _git(ws, "update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{_path(new)}",
+             env=env)
+    return _git(ws, "write-tree", env=env).strip()
+
+
+def _reseal(ws: Workspace, blob: str, old: str, new: str) -> str:
+    """One version of the case under its new id, re-encrypted; returns the new blob."""
+    document = decrypt_case(ws, old, _git(ws, "cat-file", "blob", blob, strip=False))
+    document["meta"]["id"] = new
+    ciphertext = seal(ws, document).encode("utf-8")
+    with tempfile.TemporaryFile(dir=ws.git.git_dir()) as stream:  # ciphertext only
+        stream.write(ciphertext)
+        stream.seek(0)
+        return str(ws.git.git.execute(["git", "hash-object", "-w", "--stdin"],
+                                      istream=stream)).strip()
+
+
+def _recommit(ws: Workspace, commit: str, tree: str, parent: str,
+              mapping: dict[str, str]) -> str:
+    name, email, date, *body = _git(ws, "log", "-1", "--format=%an%n%ae%n%aI%n%B",
+                                    commit).split("\n")
+    message = "\n".join(body).strip()
+    for old, new in mapping.items():  # messages hold ids and states only
+        message = re.sub(rf"\b{re.escape(old)}\b", new, message)
+    env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date}
+    return _git(ws, "commit-tree", tree, "-p", parent, "-m", message, env=env).strip()
+
+
+def _added(ws: Workspace, base: str, tip: str) -> set[str]:
+    names = _git(ws, "diff", "--name-only", "--diff-filter=A", base, tip, "--", CASES_DIR)
+    return {_id(name) for name in names.split() if _id(name)}
+
+
+def _ids_at(ws: Workspace, tip: str) -> set[str]:
+    names = _git(ws, "ls-tree", "--name-only", tip, f"{CASES_DIR}/")
+    return {_id(name) for name in names.split() if _id(name)}
+
+
+def _id(name: str) -> str:
+    path = Path(name)
+    stem = path.stem
+    return stem if path.parent == Path(CASES_DIR) and path.suffix == ".yaml" and \
+        CASE_ID.fullmatch(stem) else ""
+
+
+def _blob(ws: Workspace, tip: str, case_id: str) -> str:
+    return _git(ws, "rev-parse", f"{tip}:{_path(case_id)}").strip()
+
+
+def _path(case_id: str) -> str:
+    return f"{CASES_DIR}/{case_id}.yaml"
+
+
+def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None,
+         strip: bool = True) -> str:
+    status, out, _err = ws.git.git.execute(
+        ["git", *args], with_extended_output=True, with_exceptions=False, env=env,
+        strip_newline_in_stdout=strip,
+    )
+    if status != 0:
+        raise RenumberFailed(f"git {args[0]} failed (exit {status}) while renumbering; "
+                             "nothing was changed")
+    return str(out)
+
+
+class RenumberFailed(CocflowError):
+    """git plumbing failed while renumbering; the branch was not moved."""
+
+    exit_code = 4

@@ -1,0 +1,258 @@
+"""`sync`: fetch the team's changes, rebase (or merge) onto them, push; nothing lost.
+
+Case files that both sides changed go through the cocflow merge driver (timelines and
+recusals merge by union). When git cannot finish, the rebase or merge is aborted, so the
+clone is exactly as before: local commits on the branch, upstream in the remote-tracking
+ref, both versions of every case still there to choose from (`sync --prefer`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from cocflow import mergedriver
+from cocflow.errors import CocflowError, EnvironmentProblem, InvalidInput
+from cocflow.interrupts import deferred_interrupts
+from cocflow.operations.renumber import renumber_collisions
+from cocflow.operations.workspace import Workspace
+
+Method = Literal["rebase", "merge"]
+Preference = Literal["mine", "theirs"]
+PUSH_ATTEMPTS = 3
+# Which driver side is "mine": a rebase replays my commits onto upstream ("theirs" to git).
+MY_SIDE = {"rebase": "theirs", "merge": "ours"}
+OTHER_SIDE = {"ours": "theirs", "theirs": "ours"}
+
+
+class SyncConflict(CocflowError):
+    """git could not integrate upstream; the clone was put back as it was."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where this branch syncs to."""
+
+    remote: str
+    branch: str
+    local: str
+
+    @property
+    def tracking(self) -> str:
+        return f"refs/remotes/{self.remote}/{self.branch}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.remote}/{self.branch}"
+
+
+@dataclass
+class SyncResult:
+    """What `sync` did, for people and for `--json`."""
+
+    remote: str
+    branch: str
+    method: str = "up to date"
+    incoming: int = 0
+    outgoing: int = 0
+    pushed: bool = False
+    set_up: list[str] = field(default_factory=list)
+    renumbered: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = None,
+         push: bool = True) -> SyncResult:
+    """Fetch, integrate upstream (fast-forward, rebase or merge), push; exit 4 when stuck."""
+    if method not in MY_SIDE:
+        raise InvalidInput("method must be rebase or merge")
+    ws.git.ensure_safe([])
+    _require_clean(ws)
+    set_up = mergedriver.ensure_active(ws.root)
+    upstream = _upstream(ws)
+    result = SyncResult(upstream.remote, upstream.branch, set_up=set_up)
+    for _attempt in range(PUSH_ATTEMPTS):
+        _fetch(ws, upstream)
+        _integrate(ws, upstream, method, prefer, result)
+        ahead = _count(ws, upstream.tracking, "HEAD") if _exists(ws, upstream.tracking) else 1
+        if not push or ahead == 0:
+            return result
+        if _push(ws, upstream):
+            result.pushed = True
+            return result
+    raise EnvironmentProblem(
+        f"{upstream.name} kept moving: the push was rejected {PUSH_ATTEMPTS} times; your "
+        "commits are safe in this clone: run `cocflow sync` again"
+    )
+
+
+def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Preference | None,
+               result: SyncResult) -> None:
+    if not _exists(ws, upstream.tracking):
+        result.method = "first push"
+        result.outgoing = _count_all(ws)
+        return
+    incoming = _count(ws, "HEAD", upstream.tracking)
+    result.outgoing = _count(ws, upstream.tracking, "HEAD")
+    result.incoming += incoming
+    if incoming == 0:
+        return
+    if result.outgoing == 0:
+        _git_checked(ws, "merge", "--ff-only", "--quiet", upstream.tracking)
+        result.method = "fast-forward"
+        return
+    # Two members who opened a case at once drew one id for two reports: move ours first.
+    result.renumbered.update(renumber_collisions(ws, upstream.tracking))
+    _replay(ws, upstream, method, prefer)
+    result.method = method
+    result.outgoing = _count(ws, upstream.tracking, "HEAD")
+
+
+def _replay(ws: Workspace, upstream: Upstream, method: Method,
+            prefer: Preference | None) -> None:
+    """Rebase or merge onto upstream; on any failure abort, so nothing has changed."""
+    env = {}
+    if ws.keyring.age_key_file is not None:  # git runs the driver from the top of the tree
+        env["SOPS_AGE_KEY_FILE"] = str(ws.keyring.age_key_file.resolve())
+    if prefer is not None:
+        mine = MY_SIDE[method]
+        env[mergedriver.PREFER_VARIABLE] = mine if prefer == "mine" else OTHER_SIDE[mine]
+    original = _git_checked(ws, "rev-parse", "HEAD").strip()
+    command = (["rebase", "--quiet", upstream.tracking] if method == "rebase"
+               else ["merge", "--ff", "--no-edit", "--quiet", upstream.tracking])
+    try:
+        status, _out, err = _git(ws, *command, env=env)
+        if status == 0:
+            return
+        conflicted = _git(ws, "diff", "--name-only", "--diff-filter=U")[1].split()
+    except BaseException:
+        with deferred_interrupts():
+            _abort(ws, method, original)
+        raise
+    with deferred_interrupts():
+        _abort(ws, method, original)
+    raise SyncConflict(_conflict_message(upstream, method, conflicted, err))
+
+
+def _conflict_message(upstream: Upstream, method: Method, conflicted: list[str],
+                      stderr: str) -> str:
+    # The driver's own messages (lines it printed as `Error: ...`) name fields, never values.
+    reasons = [line.split("Error: ", 1)[1] for line in stderr.splitlines() if "Error: " in line]
+    if reasons:
+        why = "; ".join(dict.fromkeys(reasons))
+    elif conflicted:
+        why = (f"git could not merge {', '.join(conflicted)} (not a case both sides edited: "
+               f"resolve it by hand with `git {method} {upstream.name}`)")
+    else:
+        why = f"git {method} failed (COCFLOW_DEBUG=1 shows git's message)"
+    return (f"sync stopped and changed nothing (your commits are still on {upstream.local}, "
+            f"upstream is {upstream.name}): {why}")
+
+
+def _abort(ws: Workspace, method: Method, original: str) -> None:
+    """Leave the clone as it was before the rebase or merge began."""
+    git_dir = ws.git.git_dir()
+    if method == "rebase" and any((git_dir / d).exists() for d in ("rebase-merge",
+                                                                      "rebase-apply")):
+        _git(ws, "rebase", "--abort")
+    if method == "merge" and (git_dir / "MERGE_HEAD").exists():
+        _git(ws, "merge", "--abort")
+    if _git(ws, "rev-parse", "HEAD")[1].strip() != original:
+        # The tree was clean when sync began (checked), so this loses nothing.
+        _git(ws, "reset", "--quiet", "--hard", original)
+
+
+def _require_clean(ws: Workspace) -> None:
+    status = _git_checked(ws, "status", "--porcelain", "--untracked-files=no")
+    if status.strip():
+        names = sorted({line[3:] for line in status.splitlines()})
+        raise EnvironmentProblem(
+            f"uncommitted changes to {', '.join(names)}: commit or restore them "
+            "(git status) before sync"
+        )
+
+
+def _upstream(ws: Workspace) -> Upstream:
+    status, local, _ = _git(ws, "symbolic-ref", "--quiet", "--short", "HEAD")
+    if status != 0:
+        raise EnvironmentProblem("HEAD is detached: switch to your branch (git switch main) "
+                                 "before sync")
+    local = local.strip()
+    remote = _config(ws, f"branch.{local}.remote") or _default_remote(ws)
+    merge_ref = _config(ws, f"branch.{local}.merge") or f"refs/heads/{local}"
+    return Upstream(remote, merge_ref.removeprefix("refs/heads/"), local)
+
+
+def _default_remote(ws: Workspace) -> str:
+    remotes = _git_checked(ws, "remote").split()
+    if "origin" in remotes:
+        return "origin"
+    if len(remotes) == 1:
+        return remotes[0]
+    raise EnvironmentProblem(
+        "no remote to sync with: add the team's private repository with "
+        "`git remote add origin URL`" if not remotes else
+        f"several remotes ({', '.join(remotes)}) and no upstream: set one with "
+        "`git branch --set-upstream-to REMOTE/BRANCH`"
+    )
+
+
+def _fetch(ws: Workspace, upstream: Upstream) -> None:
+    status, _out, _err = _git(ws, "fetch", "--quiet", upstream.remote)
+    if status != 0:
+        raise EnvironmentProblem(
+            f"git fetch {upstream.remote} failed (exit {status}): check the network and your "
+            "access to the repository; nothing was changed"
+        )
+
+
+def _push(ws: Workspace, upstream: Upstream) -> bool:
+    """True when pushed; False when rejected because upstream moved (fetch and retry)."""
+    status, out, err = _git(ws, "push", "--porcelain", upstream.remote,
+                            f"HEAD:refs/heads/{upstream.branch}")
+    if status == 0:
+        if not _config(ws, f"branch.{upstream.local}.remote"):
+            _git(ws, "branch", f"--set-upstream-to={upstream.name}", upstream.local)
+        return True
+    if "[rejected]" in out or "rejected" in err:
+        return False
+    raise EnvironmentProblem(
+        f"git push to {upstream.name} failed (exit {status}): check your access; your "
+        "commits are safe in this clone: run `cocflow sync` again"
+    )
+
+
+def _config(ws: Workspace, key: str) -> str:
+    status, out, _ = _git(ws, "config", "--get", key)
+    return out.strip() if status == 0 else ""
+
+
+def _exists(ws: Workspace, ref: str) -> bool:
+    return _git(ws, "rev-parse", "--verify", "--quiet", ref)[0] == 0
+
+
+def _count(ws: Workspace, start: str, end: str) -> int:
+    return int(_git_checked(ws, "rev-list", "--count", f"{start}..{end}").strip() or 0)
+
+
+def _count_all(ws: Workspace) -> int:
+    return int(_git_checked(ws, "rev-list", "--count", "HEAD").strip() or 0)
+
+
+def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run git in the repository; (status, stdout, stderr), never raising for a status."""
+    status, out, err = ws.git.git.execute(
+        ["git", *args], with_extended_output=True, with_exceptions=False, env=env or None,
+    )
+    return int(status), str(out), str(err)
+
+
+def _git_checked(ws: Workspace, *args: str) -> str:
+    status, out, _err = _git(ws, *args)
+    if status != 0:
+        raise EnvironmentProblem(f"git {args[0]} failed (exit {status}); nothing was changed")
+    return out

@@ -1,0 +1,158 @@
+"""`verify`: with the local key, decrypt every case it can read and check it completely.
+
+Unlike the keyless `check`, this proves each readable case is intact: the SOPS MAC (meta
+included), the full case schema, and that the file name matches the id inside. Cases the key
+cannot open (recused, not a recipient) are listed apart from failures: not being able to read
+a case is not a problem with the case.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cocflow import integrity
+from cocflow.domain.case import CASE_ID
+from cocflow.errors import (
+    AccessDenied,
+    CocflowError,
+    EnvironmentProblem,
+    IntegrityError,
+    InvalidInput,
+)
+from cocflow.keys import public_keys
+from cocflow.operations.workspace import Workspace, case_label, decrypt_case
+from cocflow.store import CASES_DIR
+
+MAX_JOBS = 8
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One case file that could not be verified, or could not be read."""
+
+    file: str
+    case: str | None
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "case": self.case, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Report:
+    """verified: ids proven intact; unreadable: not for this key; failed: integrity problems."""
+
+    verified: list[str] = field(default_factory=list)
+    unreadable: list[Finding] = field(default_factory=list)
+    failed: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "verified": self.verified,
+            "unreadable": [f.to_json() for f in self.unreadable],
+            "failed": [f.to_json() for f in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    case: str | None
+    verified: bool = False
+    unreadable: Finding | None = None
+    failed: Finding | None = None
+
+
+def default_jobs() -> int:
+    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+
+
+def case_count(ws: Workspace) -> int:
+    """How many files `verify` will look at (for a progress bar)."""
+    return len(ws.store.case_files())
+
+
+def verify(ws: Workspace, jobs: int | None = None,
+           advance: Callable[[], None] | None = None) -> Report:
+    """Check every case file under cases/ that the local key can open, several at a time.
+
+    `advance` is called once per file as it is done (a progress bar).
+    """
+    if jobs is not None and jobs < 1:
+        raise InvalidInput("--jobs needs 1 or more")
+    files = ws.store.case_files()
+    local_keys = public_keys(ws.keyring)
+    handle = _handle(ws)
+    report = Report()
+    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
+        for outcome in pool.map(lambda path: _verify_file(ws, path, local_keys, handle), files):
+            _record(report, outcome)
+            if advance:
+                advance()
+    return report
+
+
+def _record(report: Report, outcome: _Outcome) -> None:
+    if outcome.verified and outcome.case:
+        report.verified.append(outcome.case)
+    if outcome.unreadable:
+        report.unreadable.append(outcome.unreadable)
+    if outcome.failed:
+        report.failed.append(outcome.failed)
+
+
+def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
+                 handle: str | None) -> _Outcome:
+    file = f"{CASES_DIR}/{path.name}"
+    if not CASE_ID.fullmatch(path.stem):
+        return _Outcome(None, failed=Finding(file, None, "file-name",
+                                             f"{file} is not named <id>.yaml (YYYY-NNNN)"))
+    case_id = path.stem
+    try:
+        text = path.read_text(encoding="utf-8")
+        parsed = integrity.envelope(text, case_label(case_id), file)
+        if not integrity.is_listed(parsed, local_keys):
+            return _Outcome(case_id, unreadable=_unreadable(file, case_id, parsed, handle))
+        decrypt_case(ws, case_id, text)
+    except AccessDenied as exc:
+        return _Outcome(case_id, unreadable=Finding(file, case_id, "not-a-recipient", str(exc)))
+    except UnicodeDecodeError:
+        return _Outcome(case_id, failed=Finding(
+            file, case_id, "integrity",
+            str(integrity.tampered(case_label(case_id), "not UTF-8 text", file))))
+    except EnvironmentProblem:
+        raise  # sops missing is no finding about a case: the whole run stops, exit 4
+    except CocflowError as exc:
+        return _Outcome(case_id, failed=Finding(file, case_id, _code(exc), str(exc)))
+    return _Outcome(case_id, verified=True)
+
+
+def _unreadable(file: str, case_id: str, parsed: dict[str, Any],
+                handle: str | None) -> Finding:
+    recused = parsed["meta"].get("recused") or []
+    if handle and isinstance(recused, list) and handle in recused:
+        return Finding(file, case_id, "recused", f"{handle} is recused from case {case_id}")
+    return Finding(file, case_id, "not-a-recipient",
+                   f"your key is not a recipient of case {case_id} (a new member before "
+                   "`rekey`, or not a member)")
+
+
+def _code(exc: CocflowError) -> str:
+    return "integrity" if isinstance(exc, IntegrityError) else "error"
+
+
+def _handle(ws: Workspace) -> str | None:
+    try:
+        return ws.actor
+    except CocflowError:
+        return None  # an escrow key, or a key not on the roster: it may still verify cases
