@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cocflow import yamlio
 from cocflow.errors import IntegrityError, InvalidInput
 
 # Far above any real case (its long texts are capped at 100,000 characters each), far below
@@ -42,6 +41,8 @@ def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
     Parsed with the untrusted-input limits: a case file is whatever was last pushed.
     """
     try:
+        from cocflow import yamlio  # imported late so that `show` can start sops first
+
         document = yamlio.load_untrusted(text, "the file", max_bytes=CASE_FILE_MAX_BYTES)
     except InvalidInput as exc:
         raise tampered(label, str(exc), file) from None

@@ -16,39 +16,18 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cocflow import __version__, schema
-from cocflow.domain.deadlines import DueCase, due_cases
+from cocflow import __version__
+from cocflow.domain.deadlines import DueCase
 from cocflow.errors import EnvironmentProblem, InvalidInput
-from cocflow.settings import load_config
-from cocflow.store import CaseStore
 
 LABEL = "cocflow-deadline"
 LABEL_COLOR = "B60205"
 MARKER = "<!-- cocflow-deadline: kept up to date by `cocflow notify github` -->"
 GH_TIMEOUT = 60.0
 WEBHOOK_TIMEOUT = 10.0
-
-
-def due_list(root: Path, now: datetime,
-             within: int | None = None) -> tuple[list[DueCase], list[str]]:
-    """What `due` returns (open cases awaiting a response, due within N days or overdue),
-    and the ids of case files whose meta could not be read (`check` says why)."""
-    days = within if within is not None else load_config(root).warn_days
-    store, metas, unreadable = CaseStore(root), [], []
-    for case_id in store.ids():
-        try:
-            meta = store.meta(case_id)
-        except Exception:  # a broken file must not silence the alert for the others
-            meta = None
-        if meta is None or schema.problems("case", meta, "meta"):
-            unreadable.append(case_id)
-        else:
-            metas.append(meta)
-    return due_cases(metas, now, days), unreadable
 
 
 def describe(case: DueCase) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 from cocflow import schema, yamlio
 from cocflow.domain.access import Roster
 from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.paths import CONFIG_FILE
 from cocflow.store import write_atomic
 
-CONFIG_FILE = "cocflow.yaml"
 TEAM_FILE = "team.yaml"
 
 
@@ -21,18 +21,6 @@ class Config:
     warn_days: int = 3
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above `start` that holds cocflow.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / CONFIG_FILE).is_file():
-            return candidate
-    raise EnvironmentProblem(
-        f"not a cocflow case repository (no {CONFIG_FILE} in {here} or above): "
-        "cd into one, pass -C PATH, or create one with `cocflow init PATH`"
-    )
 
 
 def _load(path: Path, name: str) -> Any:

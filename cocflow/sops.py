@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, InvalidInput
-from cocflow.integrity import tampered
 
 UNENCRYPTED_REGEX = "^meta$"
 EXIT_NO_MATCHING_KEY = 128
@@ -77,27 +77,65 @@ def timeout_seconds() -> float:
     return value
 
 
+class Pending:
+    """A sops call already running; `result()` waits for it and maps its failures.
+
+    Starting early lets a command do other work (imports, parsing) while sops decrypts.
+    """
+
+    def __init__(self, args: list[str], stdin: bytes, keyring: Keyring, what: str,
+                 timeout: float | None = None) -> None:
+        import threading
+
+        self.what = what
+        self.timeout = timeout_seconds() if timeout is None else timeout
+        command = [sops_binary(), *args]
+        try:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=keyring.environment(),
+            )
+        except FileNotFoundError:
+            raise EnvironmentProblem(f"sops not found at {command[0]}") from None
+        except PermissionError:
+            raise EnvironmentProblem(f"sops at {command[0]} cannot be run") from None
+        self._writer = threading.Thread(target=self._feed, args=(stdin,), daemon=True)
+        self._writer.start()
+
+    def _feed(self, data: bytes) -> None:
+        stream = self.process.stdin
+        assert stream is not None
+        # A broken pipe means sops exited early; its exit code says why.
+        with contextlib.suppress(BrokenPipeError):
+            stream.write(data)
+        with contextlib.suppress(BrokenPipeError):
+            stream.close()
+
+    def result(self) -> bytes:
+        """sops' stdout, or the mapped error."""
+        try:
+            self._writer.join(self.timeout)
+            self.process.stdin = None  # the writer closed it; communicate must not flush it
+            stdout, stderr = self.process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise SopsFailed(
+                f"sops did not finish {self.what} within {self.timeout:g}s (set "
+                f"{TIMEOUT_VARIABLE} to wait longer); nothing was changed"
+            ) from None
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
+        if self.process.returncode == 0:
+            return stdout
+        raise _failure(self.process.returncode, stderr, self.what)
+
+
 def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
          timeout: float | None = None) -> bytes:
-    command = [sops_binary(), *args]
-    timeout = timeout_seconds() if timeout is None else timeout
-    try:
-        done = subprocess.run(
-            command, input=stdin, capture_output=True, env=keyring.environment(),
-            timeout=timeout, check=False,
-        )
-    except FileNotFoundError:
-        raise EnvironmentProblem(f"sops not found at {command[0]}") from None
-    except PermissionError:
-        raise EnvironmentProblem(f"sops at {command[0]} cannot be run") from None
-    except subprocess.TimeoutExpired:
-        raise SopsFailed(
-            f"sops did not finish {what} within {timeout:g}s (set {TIMEOUT_VARIABLE} to wait "
-            "longer); nothing was changed"
-        ) from None
-    if done.returncode == 0:
-        return done.stdout
-    raise _failure(done.returncode, done.stderr, what)
+    return Pending(args, stdin, keyring, what, timeout).result()
 
 
 def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
@@ -105,6 +143,8 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
     if code == EXIT_NO_MATCHING_KEY:
         return AccessDenied(f"no local key can open {what} (recused, or not a recipient)")
     if code in INTEGRITY_EXITS:
+        from cocflow.integrity import tampered  # only on failure: keeps start-up light
+
         return tampered(what, INTEGRITY_EXITS[code])
     if code < 0:
         return SopsFailed(f"sops was killed (signal {-code}) while {what}")
@@ -161,11 +201,18 @@ def encrypt_bytes(data: bytes, recipients: Iterable[str], keyring: Keyring | Non
     return _require_output(output, "json", "encrypting evidence")
 
 
+def start_decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
+                  *, output_type: str = "yaml") -> Pending:
+    """Start decrypting a sops YAML document; collect it with `.result()`."""
+    args = ["decrypt", "--input-type", "yaml", "--output-type", output_type, "/dev/stdin"]
+    return Pending(args, ciphertext.encode("utf-8"), keyring or Keyring(), what)
+
+
 def decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
             *, output_type: str = "yaml") -> str:
     """Decrypt a sops YAML document; the MAC is checked by sops."""
-    args = ["decrypt", "--input-type", "yaml", "--output-type", output_type, "/dev/stdin"]
-    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
+    pending = start_decrypt(ciphertext, what, keyring, output_type=output_type)
+    return pending.result().decode("utf-8")
 
 
 def decrypt_bytes(ciphertext: str, what: str, keyring: Keyring | None = None) -> bytes:

@@ -7,12 +7,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cocflow import yamlio
 from cocflow.domain.case import require_case_id
 from cocflow.errors import EnvironmentProblem, InvalidInput
 from cocflow.integrity import CASE_FILE_MAX_BYTES, tampered
 
 CASES_DIR = "cases"
+
+
+def case_file(case_id: str) -> str:
+    """The repository path of a case file."""
+    return f"{CASES_DIR}/{case_id}.yaml"
+
+
+def case_label(case_id: str) -> str:
+    """How messages name a case: its id and its file, never its content."""
+    return f"case {case_id} ({case_file(case_id)})"
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
@@ -117,6 +126,8 @@ def read_meta(text: str) -> dict[str, Any]:
 
     With the untrusted-input limits: whoever can push can write this file.
     """
+    from cocflow import yamlio  # keyless reads need it; `show` starts sops before paying
+
     if text.startswith("meta:\n"):
         end = _end_of_first_block(text)
         document = yamlio.load_untrusted(text[:end], "case meta")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -70,6 +71,19 @@ class Result:
 Run = Callable[..., Result]
 
 
+def invoke_cli(args: tuple[str, ...], env: dict[str, str],
+               input: str | bytes | None = None) -> Result:
+    """The real CLI entry point, in-process, with `env` set for the call."""
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as streams:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Result(code, streams[0].getvalue().decode(), streams[1].getvalue().decode())
+
+
 @pytest.fixture
 def run() -> Run:
     """Run the real CLI entry point in-process: `run("list", as_member=key, input=...)`."""
@@ -79,16 +93,26 @@ def run() -> Run:
         environment = dict(env or {})
         if as_member is not None:
             environment["SOPS_AGE_KEY_FILE"] = str(as_member.file)
-        runner = CliRunner()
-        with runner.isolation(input=input, env=environment) as streams:
-            try:
-                main(list(args))
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-        return Result(code, streams[0].getvalue().decode(), streams[1].getvalue().decode())
+        return invoke_cli(args, environment, input)
 
     return invoke
+
+
+def walk_commands(group: click.Group | None = None,
+                  prefix: tuple[str, ...] = ()) -> list[tuple[list[str], click.Command]]:
+    """Every leaf command of the CLI (lazily loaded ones included), with its name path."""
+    from cocflow.cli import cli
+
+    group = group or cli
+    ctx = click.Context(group)
+    found: list[tuple[list[str], click.Command]] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            found += walk_commands(command, (*prefix, name))
+        elif command is not None:
+            found.append(([*prefix, name], command))
+    return found
 
 
 def git(root: Path, *args: str) -> str:

@@ -11,11 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cocflow.cli import main
 from cocflow.keys import generate
-from tests.conftest import Key, Result
+from tests.conftest import Key, Result, invoke_cli
 
 ISOLATION = {
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -32,14 +30,7 @@ def cli(*args: str, key: Key | None = None, now: str | None = None,
     env = {"SOPS_AGE_KEY_FILE": str(key.file)} if key else {}
     if now:
         env["COCFLOW_NOW"] = now
-    runner = CliRunner()
-    with runner.isolation(input=input, env=env) as streams:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return Result(code, streams[0].getvalue().decode(), streams[1].getvalue().decode())
+    return invoke_cli(args, env, input)
 
 
 @contextmanager

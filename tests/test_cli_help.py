@@ -8,32 +8,26 @@ import click
 import pytest
 
 from cocflow.cli import cli
+from tests.conftest import walk_commands
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
-def leaf_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
-    found = []
-    for name, command in sorted(group.commands.items()):
-        path = f"{prefix}{name}"
-        if isinstance(command, click.Group):
-            found += leaf_commands(command, f"{path} ")
-        else:
-            found.append((path, command))
-    return found
+def leaf_commands() -> list[tuple[str, click.Command]]:
+    return [(" ".join(path), command) for path, command in walk_commands()]
 
 
-@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+@pytest.mark.parametrize(("path", "command"), leaf_commands())
 def test_every_command_has_help_with_an_example(path, command):
     assert command.help and "Example" in command.help, path
 
 
-@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+@pytest.mark.parametrize(("path", "command"), leaf_commands())
 def test_every_command_is_in_the_readme(path, command):
     assert f"cocflow {path}" in README, path
 
 
-@pytest.mark.parametrize(("path", "command"), leaf_commands(cli))
+@pytest.mark.parametrize(("path", "command"), leaf_commands())
 def test_every_command_answers_help(path, command, run):
     result = run(*path.split(), "--help")
     assert result.exit_code == 0 and "Usage:" in result.stdout

@@ -17,14 +17,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cocflow.cli import cli
 from cocflow.keys import generate
 from cocflow.operations.setup import init_repository
 from cocflow.operations.team import add_member
 from cocflow.operations.workspace import Workspace
 from cocflow.sops import Keyring
 from cocflow.yamlio import MAX_DEPTH, MAX_INPUT_BYTES
-from tests.conftest import HANDLES, Key, git, report_yaml, snapshot
+from tests.conftest import HANDLES, Key, git, report_yaml, snapshot, walk_commands
 
 BILLION_LAUGHS = "\n".join(
     ["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"]
@@ -149,17 +148,8 @@ BAD_IDS = ["../team", "../../etc/passwd", "/etc/passwd", "2026-1", "2026-0001.ya
 
 def commands_taking_an_id() -> list[tuple[list[str], click.Command]]:
     """Every command, at any depth, with an ID argument (found, so new ones are covered)."""
-    found: list[tuple[list[str], click.Command]] = []
-
-    def walk(group: click.Group, prefix: list[str]) -> None:
-        for name, command in sorted(group.commands.items()):
-            if isinstance(command, click.Group):
-                walk(command, [*prefix, name])
-            elif any(p.name == "case_id" for p in command.params):
-                found.append(([*prefix, name], command))
-
-    walk(cli, [])
-    return found
+    return [(path, command) for path, command in walk_commands()
+            if any(p.name == "case_id" for p in command.params)]
 
 
 def invocation(path: list[str], command: click.Command, case_id: str) -> list[str]:

@@ -22,7 +22,43 @@ Start here:
 """
 
 
-@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> "module:attribute" in cocflow.cli; a module is imported only when one of
+# its commands runs, so `cocflow show` does not pay for rekey, check or the report.
+COMMANDS = {
+    "init": "repo:init_command", "keygen": "repo:keygen_command",
+    "whoami": "repo:whoami_command", "doctor": "repo:doctor_command",
+    "demo": "repo:demo_command", "team": "team:team_group",
+    "new": "cases:new_command", "list": "cases:list_command", "show": "cases:show_command",
+    "move": "lifecycle:move_command", "note": "lifecycle:note_command",
+    "edit": "lifecycle:edit_command", "due": "lifecycle:due_command",
+    "recuse": "access:recuse_command", "rekey": "access:rekey_command",
+    "audit": "access:audit_command", "attach": "evidence:attach_command",
+    "evidence": "evidence:evidence_command", "report": "report:report_command",
+    "verify": "reliability:verify_command", "sync": "reliability:sync_command",
+    "merge-driver": "reliability:merge_driver_command", "check": "ci:check_command",
+    "notify": "ci:notify_group", "textconv": "ci:textconv_command",
+    "completion": "shell:completion_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            module, attribute = COMMANDS[cmd_name].split(":")
+            command = getattr(importlib.import_module(f"cocflow.cli.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cocflow")
 @root_options
 @click.pass_context
@@ -33,28 +69,6 @@ def cli(ctx: click.Context) -> None:
     team members who are not recused from it. Every change is one git commit.
     """
     ctx.ensure_object(dict)
-
-
-def _register() -> None:
-    from cocflow.cli import (
-        access,
-        cases,
-        ci,
-        evidence,
-        lifecycle,
-        reliability,
-        repo,
-        report,
-        shell,
-        team,
-    )
-
-    modules = (repo, team, cases, lifecycle, access, evidence, report, reliability, ci, shell)
-    for module in modules:
-        module.register(cli)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message() + hint, exc.exit_code, exc)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: its message could quote case data, so name only the type
+        _fail(f"unexpected internal error ({type(exc).__name__}); nothing was changed; rerun "
+              "with COCFLOW_DEBUG=1 and report it", 1, exc)
     sys.exit(0)
 
 

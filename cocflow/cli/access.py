@@ -201,8 +201,3 @@ def _say_audit(report: Any) -> None:
              + (" ..." if len(p.commits) > 5 else ""))
             for p in report.history]
     say(table(["case", "member", "why", "versions"], rows))
-
-
-def register(group: click.Group) -> None:
-    for command in (recuse_command, rekey_command, audit_command):
-        group.add_command(command)

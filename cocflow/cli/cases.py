@@ -14,6 +14,7 @@ from cocflow.cli.common import (
     keyless_workspace,
     next_step,
     repo_option,
+    repo_path,
     say,
     workspace,
 )
@@ -164,16 +165,10 @@ def show_command(case_id: str, as_json: bool) -> None:
       cocflow show 2026-0007
       cocflow show 2026-0007 --json
     """
-    from cocflow.operations.cases import show_case
+    from cocflow.operations.show import show_case
 
-    ws = workspace()
-    case = show_case(ws, case_id)
+    ws, case = show_case(repo_path(), case_id)
     if as_json:
         emit_json(case)
         return
     click.echo(case_text(case, ws.now()), nl=False)
-
-
-def register(group: click.Group) -> None:
-    for command in (new_command, list_command, show_command):
-        group.add_command(command)

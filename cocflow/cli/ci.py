@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from cocflow.cli.common import emit_json, json_option, keyless_workspace, repo_option, say
+from cocflow.cli.lifecycle import due_or_warn
 from cocflow.errors import ProblemsFound
 
 WITHIN_HELP = "Warn this many days ahead (default: warn_days in cocflow.yaml)."
@@ -74,7 +74,7 @@ def notify_github_command(within: int | None, as_json: bool) -> None:
     from cocflow import notify
 
     ws = keyless_workspace()
-    due = _due(ws, within)
+    due = due_or_warn(ws, within)
     plan = notify.notify_github(notify.gh_runner(ws.root), due)
     if as_json:
         emit_json({**plan.to_json(), "cases": [case.to_json() for case in due]})
@@ -123,7 +123,7 @@ def notify_webhook_command(url: str | None, within: int | None, always: bool, ti
         raise InvalidInput("no webhook URL: pass --url or set COCFLOW_WEBHOOK_URL")
     host = notify.webhook_host(url)
     ws = keyless_workspace()
-    due = _due(ws, within)
+    due = due_or_warn(ws, within)
     status = None
     if due or always:
         status = notify.post_webhook(url, notify.webhook_payload(due), timeout)
@@ -134,17 +134,6 @@ def notify_webhook_command(url: str | None, within: int | None, always: bool, ti
         say("Nothing is due; nothing was sent (--always posts anyway).")
     else:
         say(f"Posted {len(due)} due case(s) to the webhook at {host} (HTTP {status}).")
-
-
-def _due(ws: Any, within: int | None) -> list[Any]:
-    """The due list; case files whose meta cannot be read are named on stderr, not fatal."""
-    from cocflow import notify
-
-    due, unreadable = notify.due_list(ws.root, ws.now(), within)
-    if unreadable:
-        click.echo(f"Warning: skipped {len(unreadable)} case file(s) whose meta cannot be read "
-                   f"({', '.join(unreadable)}): run `cocflow check`", err=True)
-    return due
 
 
 @click.command("textconv", hidden=True)
@@ -164,8 +153,3 @@ def textconv_command(file: Path) -> None:
     stream = click.get_binary_stream("stdout")
     stream.write(textconv(file))
     stream.flush()
-
-
-def register(group: click.Group) -> None:
-    for command in (check_command, notify_group, textconv_command):
-        group.add_command(command)

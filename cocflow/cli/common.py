@@ -34,7 +34,7 @@ def repo_option(function: F) -> F:
 
 def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
     from cocflow.errors import CocflowError
-    from cocflow.settings import find_root
+    from cocflow.paths import find_root
     from cocflow.store import CaseStore
 
     try:

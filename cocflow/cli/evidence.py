@@ -87,8 +87,3 @@ def evidence_command(case_id: str, number: int | None, out: Path | None, as_json
     rows = [(i["number"], i["original_name"], i.get("media_type"), i["size"], i["sha256"][:12],
              i["added_at"][:10], i["added_by"], i.get("note")) for i in items]
     say(table(["n", "original name", "type", "bytes", "sha256", "added", "by", "note"], rows))
-
-
-def register(group: click.Group) -> None:
-    for command in (attach_command, evidence_command):
-        group.add_command(command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -149,9 +150,7 @@ def due_command(within: int | None, as_json: bool) -> None:
       cocflow due --within 14 --json
       COCFLOW_NOW=2026-12-20T00:00:00Z cocflow due
     """
-    from cocflow.operations.lifecycle import due
-
-    found = due(keyless_workspace(), within)
+    found = due_or_warn(keyless_workspace(), within)
     if as_json:
         emit_json([item.to_json() for item in found])
         return
@@ -164,6 +163,12 @@ def due_command(within: int | None, as_json: bool) -> None:
     next_step("reply to the reporter, then `cocflow move ID acknowledged`")
 
 
-def register(group: click.Group) -> None:
-    for command in (move_command, note_command, edit_command, due_command):
-        group.add_command(command)
+def due_or_warn(ws: Any, within: int | None) -> list[Any]:
+    """The due list; case files whose meta cannot be read are named on stderr, not fatal."""
+    from cocflow.operations.lifecycle import due
+
+    found, unreadable = due(ws, within)
+    if unreadable:
+        click.echo(f"Warning: skipped {len(unreadable)} case file(s) whose meta cannot be read "
+                   f"({', '.join(unreadable)}): run `cocflow check`", err=True)
+    return found

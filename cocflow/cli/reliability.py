@@ -138,8 +138,3 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) ->
     settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \
         else ""
     click.echo(f"cocflow: merged {pathname}{settled}", err=True)
-
-
-def register(group: click.Group) -> None:
-    for command in (verify_command, sync_command, merge_driver_command):
-        group.add_command(command)

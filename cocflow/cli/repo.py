@@ -119,8 +119,3 @@ def demo_command(directory: Path | None) -> None:
     from cocflow.demo import run_demo
 
     run_demo(directory, say)
-
-
-def register(group: click.Group) -> None:
-    for command in (init_command, keygen_command, whoami_command, doctor_command, demo_command):
-        group.add_command(command)

@@ -46,7 +46,3 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
         return
     write_atomic(out, text)
     say(f"Wrote the {year} transparency report to {out}.")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(report_command)

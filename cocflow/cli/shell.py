@@ -26,7 +26,3 @@ def completion_command(shell: str) -> None:
     ctx = click.get_current_context()
     click.echo(completer(cli, {}, ctx.find_root().info_name or "cocflow",
                          "_COCFLOW_COMPLETE").source())
-
-
-def register(group: click.Group) -> None:
-    group.add_command(completion_command)

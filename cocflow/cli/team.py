@@ -82,7 +82,3 @@ def team_remove(handle: str, as_json: bool) -> None:
         f"read {len(readable)} case(s).")
     say(HISTORY_WARNING)
     next_step("cocflow rekey")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(team_group)

@@ -8,11 +8,11 @@ from typing import Any
 from cocflow import clock, schema
 from cocflow.domain import deadlines
 from cocflow.domain.access import require_enough_readers
-from cocflow.domain.case import intake_recusals, new_case, next_case_id, require_case_id
+from cocflow.domain.case import intake_recusals, new_case, next_case_id
 from cocflow.domain.evidence import Attachment
 from cocflow.errors import InvalidInput
 from cocflow.operations.evidence import save_with_evidence, seal_attachments
-from cocflow.operations.workspace import Workspace, decrypt_case
+from cocflow.operations.workspace import Workspace
 
 
 def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
@@ -63,8 +63,3 @@ def list_cases(ws: Workspace, status: str | None = None, open_only: bool = False
     if open_only:
         metas = [m for m in metas if m.get("status") in deadlines.OPEN_STATES]
     return metas
-
-
-def show_case(ws: Workspace, case_id: str) -> dict[str, Any]:
-    """The whole decrypted case."""
-    return decrypt_case(ws, require_case_id(case_id))

@@ -10,7 +10,7 @@ from cocflow import schema, yamlio
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
 from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move
-from cocflow.errors import InvalidInput
+from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
 
 EDIT_HEADER = (
@@ -102,9 +102,23 @@ def edit_case(ws: Workspace, case_id: str,
     return updated
 
 
-def due(ws: Workspace, within: int | None = None) -> list[deadlines.DueCase]:
-    """Open cases awaiting a first response, due within `within` days (warn_days) or overdue."""
+def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCase], list[str]]:
+    """Open cases awaiting a first response, due within `within` days (warn_days) or overdue,
+    and the ids of case files whose meta cannot be read (`check` says why).
+
+    A broken file must not silence the alert for the others, so it is listed, not fatal.
+    """
     days = ws.config.warn_days if within is None else within
     if days < 0:
         raise InvalidInput("--within needs zero or more days")
-    return deadlines.due_cases(ws.store.all_meta(), ws.now(), days)
+    metas, unreadable = [], []
+    for case_id in ws.store.ids():
+        try:
+            meta = ws.store.meta(case_id)
+        except CocflowError:
+            meta = None
+        if meta is None or schema.problems("case", meta, "meta"):
+            unreadable.append(case_id)
+        else:
+            metas.append(meta)
+    return deadlines.due_cases(metas, ws.now(), days), unreadable

@@ -10,12 +10,12 @@ from cocflow import guards, sops, workflows
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.gitrepo import GitRepo, require_git
 from cocflow.keys import default_key_file, local_keyring, public_keys, whoami
+from cocflow.paths import find_root
 from cocflow.settings import (
     CONFIG_FILE,
     CONFIG_TEXT,
     TEAM_FILE,
     TEAM_HEADER,
-    find_root,
     load_config,
     load_roster,
 )

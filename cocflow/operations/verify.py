@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cocflow import integrity
+from cocflow.checks import Problem
 from cocflow.domain.case import CASE_ID
 from cocflow.errors import (
     AccessDenied,
@@ -31,26 +32,13 @@ from cocflow.store import CASES_DIR
 MAX_JOBS = 8
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One case file that could not be verified, or could not be read."""
-
-    file: str
-    case: str | None
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "case": self.case, "code": self.code, "message": self.message}
-
-
 @dataclass
 class Report:
     """verified: ids proven intact; unreadable: not for this key; failed: integrity problems."""
 
     verified: list[str] = field(default_factory=list)
-    unreadable: list[Finding] = field(default_factory=list)
-    failed: list[Finding] = field(default_factory=list)
+    unreadable: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -69,8 +57,8 @@ class Report:
 class _Outcome:
     case: str | None
     verified: bool = False
-    unreadable: Finding | None = None
-    failed: Finding | None = None
+    unreadable: Problem | None = None
+    failed: Problem | None = None
 
 
 def default_jobs() -> int:
@@ -115,7 +103,7 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
                  handle: str | None) -> _Outcome:
     file = f"{CASES_DIR}/{path.name}"
     if not CASE_ID.fullmatch(path.stem):
-        return _Outcome(None, failed=Finding(file, None, "file-name",
+        return _Outcome(None, failed=Problem(file, None, "file-name",
                                              f"{file} is not named <id>.yaml (YYYY-NNNN)"))
     case_id = path.stem
     try:
@@ -125,24 +113,24 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
             return _Outcome(case_id, unreadable=_unreadable(file, case_id, parsed, handle))
         decrypt_case(ws, case_id, text)
     except AccessDenied as exc:
-        return _Outcome(case_id, unreadable=Finding(file, case_id, "not-a-recipient", str(exc)))
+        return _Outcome(case_id, unreadable=Problem(file, case_id, "not-a-recipient", str(exc)))
     except UnicodeDecodeError:
-        return _Outcome(case_id, failed=Finding(
+        return _Outcome(case_id, failed=Problem(
             file, case_id, "integrity",
             str(integrity.tampered(case_label(case_id), "not UTF-8 text", file))))
     except EnvironmentProblem:
         raise  # sops missing is no finding about a case: the whole run stops, exit 4
     except CocflowError as exc:
-        return _Outcome(case_id, failed=Finding(file, case_id, _code(exc), str(exc)))
+        return _Outcome(case_id, failed=Problem(file, case_id, _code(exc), str(exc)))
     return _Outcome(case_id, verified=True)
 
 
 def _unreadable(file: str, case_id: str, parsed: dict[str, Any],
-                handle: str | None) -> Finding:
+                handle: str | None) -> Problem:
     recused = parsed["meta"].get("recused") or []
     if handle and isinstance(recused, list) and handle in recused:
-        return Finding(file, case_id, "recused", f"{handle} is recused from case {case_id}")
-    return Finding(file, case_id, "not-a-recipient",
+        return Problem(file, case_id, "recused", f"{handle} is recused from case {case_id}")
+    return Problem(file, case_id, "not-a-recipient",
                    f"your key is not a recipient of case {case_id} (a new member before "
                    "`rekey`, or not a member)")
 

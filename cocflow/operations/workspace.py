@@ -14,9 +14,10 @@ from cocflow.domain.case import compact, plaintext_leaves
 from cocflow.errors import AccessDenied, IntegrityError
 from cocflow.gitrepo import GitRepo
 from cocflow.keys import local_keyring, public_keys, whoami
-from cocflow.settings import Config, find_root, load_config, load_roster
+from cocflow.paths import find_root
+from cocflow.settings import Config, load_config, load_roster
 from cocflow.sops import Keyring
-from cocflow.store import CASES_DIR, CaseStore, write_atomic
+from cocflow.store import CaseStore, case_file, case_label, write_atomic
 
 
 @dataclass
@@ -58,26 +59,22 @@ class Workspace:
         return clock.now()
 
 
-def case_file(case_id: str) -> str:
-    """The repository path of a case file."""
-    return f"{CASES_DIR}/{case_id}.yaml"
-
-
-def case_label(case_id: str) -> str:
-    """How messages name a case: its id and its file, never its content."""
-    return f"case {case_id} ({case_file(case_id)})"
-
-
-def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None) -> dict[str, Any]:
+def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
+                 *, full_schema: bool = True, started: sops.Pending | None = None
+                 ) -> dict[str, Any]:
     """The whole case, decrypted, defaults restored, checked against the schema and its name.
 
     Anything changed without the key is an IntegrityError naming the file, never data.
+    `full_schema=False` (read-only display) keeps the MAC, name and shape checks but skips
+    jsonschema, whose import alone costs more than the sops call; every write and `verify`
+    still check the full schema. `started` is a decryption of `ciphertext` already running.
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
     parsed = integrity.envelope(text, label, file)
     try:
-        plaintext = sops.decrypt(text, label, ws.keyring)
+        pending = started or sops.start_decrypt(text, label, ws.keyring)
+        plaintext = pending.result().decode("utf-8")
     except integrity.Tampered as exc:
         raise integrity.tampered(label, exc.reason, file) from None
     except AccessDenied:
@@ -93,10 +90,23 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None) -> 
         raise integrity.tampered(label, "the file holds another case: renamed or copied over",
                                  file)
     document = schema.with_defaults("case", document)
-    found = schema.problems("case", document)
+    found = schema.problems("case", document) if full_schema else _shape_problems(document)
     if found:
         raise integrity.tampered(label, f"it does not match the case schema: {found[0]}", file)
     return document
+
+
+def _shape_problems(document: dict[str, Any]) -> list[str]:
+    """The little a renderer relies on: a report with text, lists of mappings."""
+    report = document.get("report")
+    if not isinstance(report, dict) or not all(
+            isinstance(report.get(key), str) for key in ("title", "description")):
+        return ["report: missing title or description"]
+    for key in ("timeline", "recusals", "evidence"):
+        value = document.get(key)
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            return [f"{key}: must be a list of mappings"]
+    return []
 
 
 def seal(ws: Workspace, document: dict[str, Any]) -> str:

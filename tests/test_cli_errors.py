@@ -1,0 +1,31 @@
+"""The one error path: every failure is one `Error:` line, never a traceback or case data."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import SENTINEL
+
+
+def test_an_unexpected_bug_is_one_line_naming_only_the_exception_type(repo, run, monkeypatch):
+    import cocflow.operations.cases as cases
+
+    def broken(*_args, **_kwargs):
+        raise ValueError(f"case data {SENTINEL}")
+
+    monkeypatch.setattr(cases, "list_cases", broken)
+    result = run("-C", str(repo), "list")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: unexpected internal error (ValueError)")
+    assert result.stderr.count("\n") == 1 and SENTINEL not in result.stderr
+
+
+def test_due_skips_a_case_whose_meta_cannot_be_read_and_still_lists_the_others(
+        repo, run, open_case, monkeypatch):
+    monkeypatch.setenv("COCFLOW_NOW", "2026-11-20T10:00:00Z")
+    broken, fine = open_case(), open_case()
+    (repo / "cases" / f"{broken}.yaml").write_text("meta: [not, a, mapping\n")
+    result = run("-C", str(repo), "due", "--json", env={"COCFLOW_NOW": "2026-12-03T12:00:00Z"})
+    assert result.exit_code == 0
+    assert [d["id"] for d in json.loads(result.stdout)] == [fine]
+    assert broken in result.stderr and "cocflow check" in result.stderr
