@@ -59,8 +59,28 @@ def load_untrusted(data: bytes | str, what: str = "input",
         raise InvalidInput(f"{what} is not valid YAML{where}") from None
 
 
+def _plainly_shallow(text: str) -> bool:
+    """True when the text can hold no anchor, alias or flow collection and its block nesting
+    (indentation plus inline `- ` markers) stays under MAX_DEPTH: no event scan needed.
+
+    Keyless commands read thousands of small meta blocks; this skips a second parse of each.
+    """
+    if any(marker in text for marker in "&*[{!"):
+        return False
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        depth = len(line) - len(stripped)
+        while stripped.startswith(("- ", "? ")):
+            depth, stripped = depth + 2, stripped[2:].lstrip(" ")
+        if depth >= MAX_DEPTH:
+            return False
+    return True
+
+
 def _refuse_aliases_and_depth(text: str, what: str) -> None:
     # Aliases are how "billion laughs" documents explode; case data never needs them.
+    if _plainly_shallow(text):
+        return
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):

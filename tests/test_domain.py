@@ -128,3 +128,23 @@ def test_yaml_rejects_deep_nesting_and_bad_utf8():
         yamlio.load_untrusted(b"a: \xff\xfe")
     with pytest.raises(InvalidInput, match="larger"):
         yamlio.load_untrusted(b"a: " + b"x" * 2_000_000)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [None, [], {"id": 7}, meta(status="limbo"), meta(respond_by="soon"),
+     meta(responded_at="yesterday"), {k: v for k, v in meta().items() if k != "respond_by"}],
+)
+def test_unusable_meta_is_recognised_without_jsonschema(broken):
+    assert not deadlines.usable_meta(broken)
+    assert deadlines.usable_meta(meta())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: " + "- " * 40 + "x", "- " * 40 + "x", "\n".join(" " * i + f"k{i}:" for i in range(40)),
+     "a: &x [1]\nb: *x\n"],
+)
+def test_yaml_limits_hold_on_the_fast_path_too(text):
+    with pytest.raises(InvalidInput):
+        yamlio.load_untrusted(text)

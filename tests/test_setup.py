@@ -155,3 +155,12 @@ def test_demo_runs_a_whole_case_and_shows_the_recused_member_locked_out(tmp_path
     assert git(repo, "status", "--porcelain") == ""
     assert not (repo / "report.yaml").exists()
     assert os.listdir(repo / "cases") != []
+
+
+def test_doctor_reports_a_missing_merge_driver_and_fix_restores_it(repo, run, keys):
+    git(repo, "config", "--unset", "merge.cocflow.driver")
+    result = run("-C", str(repo), "doctor", "--json", as_member=keys["alice"])
+    findings = {f["check"]: f for f in json.loads(result.stdout)}
+    assert result.exit_code == 1 and not findings["merge driver"]["ok"]
+    fixed = run("-C", str(repo), "doctor", "--fix", as_member=keys["alice"])
+    assert fixed.exit_code == 0, fixed.stdout

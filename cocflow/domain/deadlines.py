@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cocflow.clock import parse_timestamp
+from cocflow.errors import InvalidInput
 
 OPEN_STATES = frozenset({"received", "acknowledged", "investigating", "decided"})
 SECONDS_PER_DAY = 86400
@@ -40,6 +41,21 @@ class DueCase:
             "days_left": self.days_left,
             "overdue": self.overdue,
         }
+
+
+def usable_meta(meta: object) -> bool:
+    """Whether a meta block has what deadline checks read (cheap: no jsonschema per case)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
+        return False
+    if meta.get("status") not in (*OPEN_STATES, "closed", "dismissed"):
+        return False
+    try:
+        parse_timestamp(meta["respond_by"])
+        if meta.get("responded_at") is not None:
+            parse_timestamp(meta["responded_at"])
+    except (KeyError, TypeError, InvalidInput):
+        return False
+    return True
 
 
 def awaiting_response(meta: dict[str, Any]) -> bool:

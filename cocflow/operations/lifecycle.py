@@ -117,7 +117,7 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
             meta = ws.store.meta(case_id)
         except CocflowError:
             meta = None
-        if meta is None or schema.problems("case", meta, "meta"):
+        if not deadlines.usable_meta(meta):
             unreadable.append(case_id)
         else:
             metas.append(meta)

@@ -84,6 +84,7 @@ def doctor(repo: Path | None) -> list[Finding]:
         findings.append(_check("case access", lambda: _describe_case_access(root)))
         findings.append(_check("diff driver", lambda: _describe_diff(root)))
         findings.append(_check("pre-commit", lambda: _describe_hook(root)))
+        findings.append(_check("merge driver", lambda: _describe_merge_driver(root)))
     return findings
 
 
@@ -107,6 +108,15 @@ def _describe_diff(root: Path) -> str:
     if not (guards.gitattributes_ok(root) and guards.diff_configured(GitRepo(root))):
         raise CocflowError("not configured for this cocflow: run `cocflow doctor --fix`")
     return "git diff decrypts cases for members, shows ciphertext to anyone else"
+
+
+def _describe_merge_driver(root: Path) -> str:
+    from cocflow import mergedriver
+
+    repo = GitRepo(root)
+    if not (mergedriver.configured(repo) and mergedriver.routed(repo)):
+        raise CocflowError("case files do not merge through cocflow: run `cocflow doctor --fix`")
+    return "concurrent edits to a case merge by timeline (cocflow sync)"
 
 
 def _describe_hook(root: Path) -> str:
