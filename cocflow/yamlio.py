@@ -65,7 +65,8 @@ def _plainly_shallow(text: str) -> bool:
 
     Keyless commands read thousands of small meta blocks; this skips a second parse of each.
     """
-    if any(marker in text for marker in "&*[{!"):
+    bare = text.replace("[]", "").replace("{}", "")  # empty flow collections nest nothing
+    if any(marker in bare for marker in "&*[{!"):
         return False
     for line in text.splitlines():
         stripped = line.lstrip(" ")
