@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, InvalidInput
 
@@ -50,9 +50,11 @@ def sops_binary() -> str:
     )
 
 
-@dataclass(frozen=True)
-class Keyring:
-    """Where sops finds the local identity; None means sops' own defaults."""
+class Keyring(NamedTuple):
+    """Where sops finds the local identity; None means sops' own defaults.
+
+    (A NamedTuple, not a dataclass: `show` imports this before anything else.)
+    """
 
     age_key_file: Path | None = None
 

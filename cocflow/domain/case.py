@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cocflow.clock import format_timestamp
-from cocflow.domain.access import Roster
 from cocflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cocflow.domain.access import Roster
 
 SCHEMA_VERSION = 1
 META_KEYS = (
