@@ -143,7 +143,8 @@ def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
 def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
     # sops' stderr is not echoed: on a parse error it can quote the document.
     if code == EXIT_NO_MATCHING_KEY:
-        return AccessDenied(f"no local key can open {what} (recused, or not a recipient)")
+        return AccessDenied(f"no local key can open {what}: you are recused from it, or not "
+                            "(yet) a recipient; `cocflow audit` shows who can read it")
     if code in INTEGRITY_EXITS:
         from cocflow.integrity import tampered  # only on failure: keeps start-up light
 
