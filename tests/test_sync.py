@@ -325,3 +325,40 @@ def _env_with_key(key) -> dict[str, str]:  # type: ignore[no-untyped-def]
     import os
 
     return {**os.environ, "SOPS_AGE_KEY_FILE": str(key.file)}
+
+
+def test_a_conflict_after_renumbering_undoes_the_renumbering_too(clones, run, keys, case_id,
+                                                                   tmp_path):
+    from tests.conftest import report_yaml
+
+    a, b = clones
+    for root, key in ((a, keys["alice"]), (b, keys["bob"])):
+        ok(run("-C", str(root), "new", "--from", "-", input=report_yaml(), as_member=key))
+    ok(run("-C", str(a), "edit", case_id, as_member=keys["alice"],
+           env={"EDITOR": title_editor(tmp_path, "Title A")}))
+    ok(run("-C", str(b), "edit", case_id, as_member=keys["bob"],
+           env={"EDITOR": title_editor(tmp_path, "Title B")}))
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    before = snapshot(b)
+    result = run("-C", str(b), "sync", as_member=keys["bob"])
+    assert result.exit_code == 4 and "report.title" in result.stderr
+    assert snapshot(b) == before  # the unpushed 2026-0002 keeps its id and its commits
+
+
+def test_renumbering_moves_the_evidence_with_its_case(clones, run, keys, case_id, tmp_path):
+    from tests.conftest import report_yaml
+
+    a, b = clones
+    ok(run("-C", str(a), "new", "--from", "-", input=report_yaml(), as_member=keys["alice"]))
+    ok(run("-C", str(b), "new", "--from", "-", input=report_yaml(), as_member=keys["bob"]))
+    screenshot = tmp_path / "shot.png"
+    screenshot.write_bytes(b"\x89PNG evidence bytes")
+    ok(run("-C", str(b), "attach", "2026-0002", str(screenshot), as_member=keys["bob"]))
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    ok(run("-C", str(b), "sync", as_member=keys["bob"]))
+    assert not (b / "cases" / "2026-0002").exists()
+    assert (b / "cases" / "2026-0003" / "evidence-001.sops.json").is_file()
+    out = tmp_path / "out.png"
+    ok(run("-C", str(b), "evidence", "2026-0003", "1", "--out", str(out), as_member=keys["carol"]))
+    assert out.read_bytes() == screenshot.read_bytes()
+    assert run("-C", str(b), "check").exit_code == 0

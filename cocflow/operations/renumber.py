@@ -78,6 +78,7 @@ def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
                   resealed: dict[str, str], env: dict[str, str]) -> str:
     _git(ws, "read-tree", commit, env=env)
     for old, new in mapping.items():
+        _move_evidence(ws, old, new, env)
         entry = _git(ws, "ls-files", "--stage", "--", _path(old), env=env).split()
         if not entry:
             continue
@@ -88,6 +89,17 @@ def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
         _git(ws, "update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{_path(new)}",
              env=env)
     return _git(ws, "write-tree", env=env).strip()
+
+
+def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str]) -> None:
+    # Evidence files hold no id (only their folder does): the same blobs move folder.
+    folder = f"{CASES_DIR}/{old}/"
+    for line in _git(ws, "ls-files", "--stage", "--", folder, env=env).splitlines():
+        info, path = line.split("\t", 1)
+        mode, blob = info.split()[:2]
+        moved = f"{CASES_DIR}/{new}/{path[len(folder):]}"
+        _git(ws, "update-index", "--force-remove", "--", path, env=env)
+        _git(ws, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{moved}", env=env)
 
 
 def _reseal(ws: Workspace, blob: str, old: str, new: str) -> str:

@@ -106,22 +106,24 @@ def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Prefer
         result.method = "fast-forward"
         return
     # Two members who opened a case at once drew one id for two reports: move ours first.
+    # `before` is taken first, so a failed replay also undoes the renumbering.
+    before = _git_checked(ws, "rev-parse", "HEAD").strip()
     result.renumbered.update(renumber_collisions(ws, upstream.tracking))
-    _replay(ws, upstream, method, prefer)
+    _replay(ws, upstream, method, prefer, before)
     result.method = method
     result.outgoing = _count(ws, upstream.tracking, "HEAD")
 
 
 def _replay(ws: Workspace, upstream: Upstream, method: Method,
-            prefer: Preference | None) -> None:
-    """Rebase or merge onto upstream; on any failure abort, so nothing has changed."""
+            prefer: Preference | None, original: str) -> None:
+    """Rebase or merge onto upstream; on any failure go back to `original` (HEAD before sync
+    touched anything), so nothing has changed."""
     env = {}
     if ws.keyring.age_key_file is not None:  # git runs the driver from the top of the tree
         env["SOPS_AGE_KEY_FILE"] = str(ws.keyring.age_key_file.resolve())
     if prefer is not None:
         mine = MY_SIDE[method]
         env[mergedriver.PREFER_VARIABLE] = mine if prefer == "mine" else OTHER_SIDE[mine]
-    original = _git_checked(ws, "rev-parse", "HEAD").strip()
     command = (["rebase", "--quiet", upstream.tracking] if method == "rebase"
                else ["merge", "--ff", "--no-edit", "--quiet", upstream.tracking])
     try:
