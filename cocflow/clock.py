@@ -8,18 +8,28 @@ from datetime import datetime, timezone
 from cocflow.errors import InvalidInput
 
 
-def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp (a `Z` or an offset) into an aware UTC datetime."""
+def parse_timestamp(text: str, field: str = "") -> datetime:
+    """Parse an RFC 3339 timestamp (a `Z` or an offset) into an aware UTC datetime.
+
+    Errors name `field`, never the value: a mistyped date field may hold case text.
+    """
+    try:
+        return _parse(text)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{field}: {exc}" if field else str(exc)) from None
+
+
+def _parse(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except (ValueError, AttributeError):
-        raise InvalidInput(f"not an RFC 3339 timestamp: {text!r}") from None
+        raise InvalidInput("not an RFC 3339 timestamp (e.g. 2026-11-18T20:00:00Z)") from None
     if value.tzinfo is None:
-        raise InvalidInput(f"timestamp needs a time zone (e.g. Z): {text!r}")
+        raise InvalidInput("a timestamp needs a time zone (e.g. 2026-11-18T20:00:00Z)")
     try:
         return value.astimezone(timezone.utc)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past the last datetime
-        raise InvalidInput(f"timestamp out of range: {text!r}") from None
+        raise InvalidInput("a timestamp is out of range") from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -31,10 +41,10 @@ def now() -> datetime:
     """Current UTC time, or COCFLOW_NOW when set."""
     override = os.environ.get("COCFLOW_NOW")
     if override:
-        return parse_timestamp(override)
+        return parse_timestamp(override, "COCFLOW_NOW")
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def normalize_timestamp(text: str) -> str:
+def normalize_timestamp(text: str, field: str = "") -> str:
     """Any RFC 3339 input to the stored UTC form."""
-    return format_timestamp(parse_timestamp(text))
+    return format_timestamp(parse_timestamp(text, field))

@@ -28,9 +28,10 @@ _RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
 
 
 class SopsFailed(CocflowError):
-    """sops ran and failed for a reason that is not a key or MAC problem."""
+    """sops ran and failed for a reason that is not a key or MAC problem (crashed, hung,
+    killed, or gave no document): the environment, exit 4, like a missing sops."""
 
-    exit_code = 1
+    exit_code = 4
 
 
 def sops_binary() -> str:

@@ -23,7 +23,7 @@ from cocflow.operations.team import add_member
 from cocflow.operations.workspace import Workspace
 from cocflow.sops import Keyring
 from cocflow.yamlio import MAX_DEPTH, MAX_INPUT_BYTES
-from tests.conftest import HANDLES, Key, git, report_yaml, snapshot, walk_commands
+from tests.conftest import HANDLES, SENTINEL, Key, git, report_yaml, snapshot, walk_commands
 
 BILLION_LAUGHS = "\n".join(
     ["a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]"]
@@ -199,7 +199,8 @@ SCHEMA_WORDS = ["report", "title", "channel", "description", "reporter", "report
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
     st.text(max_size=30), st.sampled_from(["email", "online", "other", "alice", "carol",
-                                           "2026-11-18T20:00:00Z", "stalking", ""]),
+                                           "2026-11-18T20:00:00Z", "stalking", "",
+                                           f"VALUE-{SENTINEL}"]),
 )
 keys_ = st.one_of(st.sampled_from(SCHEMA_WORDS), st.text(max_size=12), st.integers())
 values = st.recursive(
@@ -217,6 +218,7 @@ def outcome(run, team, document: str | bytes):  # type: ignore[no-untyped-def]
     assert "Traceback" not in result.stderr
     if result.exit_code == 2:
         assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert SENTINEL not in result.stderr  # an input value is never echoed back
     return result
 
 

@@ -126,7 +126,7 @@ def test_a_sops_failure_midway_leaves_head_and_tree_unchanged(repo, run, keys, c
     before = snapshot(repo)
     sops = write_failing_sops(tmp_path)
     result, _ = rekey(run, repo, keys["alice"], env={"COCFLOW_SOPS": str(sops)})
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # sops broken: the environment
     assert "no case file was changed" in result.stderr
     assert snapshot(repo) == before
 

@@ -36,19 +36,32 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path, run):
     assert sorted(p.name for p in (tmp_path / "stuff").iterdir()) == ["notes.txt"]
 
 
+def without_git_identity(monkeypatch, tmp_path: Path) -> None:
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "gitconfig-no-identity"
+    config.write_text("[user]\n\tuseConfigOnly = true\n")  # git must not guess one
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+
+
 def test_init_without_a_git_identity_fails_cleanly_and_leaves_nothing(tmp_path: Path, run,
                                                                      monkeypatch):
-    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                 "GIT_COMMITTER_EMAIL"):
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "none"))
-    monkeypatch.setenv("EMAIL", "")
+    without_git_identity(monkeypatch, tmp_path)
     result = run("init", str(tmp_path / "coc"))
-    if result.exit_code == 0:  # git could guess an identity from the host name
-        return
     assert result.exit_code == 4
     assert "user.name" in result.stderr
     assert not (tmp_path / "coc").exists()
+
+
+def test_a_failed_init_into_an_empty_directory_leaves_it_empty(tmp_path: Path, run,
+                                                              monkeypatch):
+    without_git_identity(monkeypatch, tmp_path)
+    target = tmp_path / "coc"
+    target.mkdir()
+    result = run("init", str(target))
+    assert result.exit_code == 4
+    assert list(target.iterdir()) == []
 
 
 def test_keygen_writes_mode_0600_and_prints_the_public_key(tmp_path: Path, run):

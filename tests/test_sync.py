@@ -227,7 +227,7 @@ def test_a_failure_while_renumbering_changes_nothing(clones, run, keys, case_id,
     before = snapshot(b)
     result = run("-C", str(b), "sync", as_member=keys["bob"],
                  env={"COCFLOW_SOPS": fake_sops(tmp_path, "fail")})
-    assert result.exit_code == 1 and "sops failed" in result.stderr
+    assert result.exit_code == 4 and "sops failed" in result.stderr
     assert snapshot(b) == before
     assert not list((b / ".git").glob("cocflow-renumber-*"))
 

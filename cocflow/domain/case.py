@@ -62,10 +62,17 @@ def intake_recusals(
 ) -> list[dict[str, Any]]:
     """Recusals at intake: the ones asked for, plus every reported person who is a member."""
     records: dict[str, dict[str, Any]] = {}
-    for person in report.get("reported") or []:
+    for index, person in enumerate(report.get("reported") or []):
         handle = person.get("team_handle")
-        if handle and roster.member(handle):
-            records[handle] = recusal(handle, "reported-person", actor, at)
+        if not handle:
+            continue
+        if roster.member(handle) is None:
+            # A mistyped handle would leave the reported member able to read the case.
+            raise InvalidInput(
+                f"report.reported[{index}].team_handle is not a member of team.yaml "
+                "(use null for someone who is not on the team)"
+            )
+        records[handle] = recusal(handle, "reported-person", actor, at)
     for wish in requested:
         roster.require(wish["handle"])
         if wish["handle"] not in records:

@@ -160,13 +160,3 @@ def add_note(case: dict[str, Any], kind: str, note: str, actor: str, now: dateti
     noted = copy.deepcopy(case)
     noted.setdefault("timeline", []).append(event(kind, actor, now, note))
     return noted
-
-
-def protected_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What `edit` may not change by hand: meta, recusals, decision, dismissal, past timeline."""
-    changed = [k for k in ("meta", "recusals", "decision", "dismissal") if
-               before.get(k) != after.get(k)]
-    old_timeline = before.get("timeline") or []
-    if (after.get("timeline") or [])[: len(old_timeline)] != old_timeline:
-        changed.append("timeline")
-    return changed

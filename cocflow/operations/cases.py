@@ -25,11 +25,12 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
     report = intake.get("report")
     if isinstance(report, dict) and isinstance(report.get("occurred_at"), str):
-        report = {**report, "occurred_at": clock.normalize_timestamp(report["occurred_at"])}
+        report = {**report, "occurred_at": clock.normalize_timestamp(
+            report["occurred_at"], "report.occurred_at")}
         intake = {**intake, "report": report}
     schema.validate("case", intake, "report", definition="intake")
     now = ws.now()
-    received_at = clock.parse_timestamp(intake["received_at"]) if intake.get(
+    received_at = clock.parse_timestamp(intake["received_at"], "received_at") if intake.get(
         "received_at") else now
     if received_at > now:
         raise InvalidInput("received_at is in the future")

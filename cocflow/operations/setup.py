@@ -37,6 +37,7 @@ def init_repository(path: Path) -> Path:
     if path.exists() and any(p.name != ".git" for p in path.iterdir()):
         raise InvalidInput(f"{path} is not empty: choose a new or empty directory")
     created = not path.exists()
+    had_git = (path / ".git").exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
         repo = GitRepo(path) if (path / ".git").exists() else GitRepo.init(path)
@@ -51,10 +52,23 @@ def init_repository(path: Path) -> Path:
         _install_merge_driver(path)
         repo.commit_all("cocflow: new case repository")
     except BaseException:
-        if created:
-            shutil.rmtree(path, ignore_errors=True)
+        _undo_init(path, created, had_git)
         raise
     return path
+
+
+def _undo_init(path: Path, created: bool, had_git: bool) -> None:
+    """Leave the directory as `init` found it: gone, empty, or holding only its old .git."""
+    if created:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for entry in path.iterdir():
+        if entry.name == ".git" and had_git:
+            continue  # someone's existing repository: never removed
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
