@@ -182,10 +182,12 @@ def _names_in(team_text: str) -> dict[str, str]:
 
 
 def _recused(text: str) -> list[str]:
+    """The recused handles in a case's plaintext meta; malformed meta (`check` flags it) is []."""
     try:
-        return list(read_meta(text).get("recused") or [])
+        value = read_meta(text).get("recused")
     except (CocflowError, yaml.YAMLError):
         return []
+    return [h for h in value if isinstance(h, str)] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)

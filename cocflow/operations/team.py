@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from cocflow import clock
 from cocflow.domain.access import Member, readers, require_handle
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace
@@ -29,7 +28,7 @@ def add_member(ws: Workspace, handle: str, keys: Iterable[str], name: str | None
     clean = tuple(dict.fromkeys(normalize_key(k) for k in keys))
     if not clean:
         raise InvalidInput("a member needs at least one --key")
-    member = Member(handle, clean, name, clock.now().date().isoformat())
+    member = Member(handle, clean, name, ws.now().date().isoformat())
     updated = validate_roster(dataclasses.replace(roster, members=(*roster.members, member)))
     path = ws.root / TEAM_FILE
     with ws.git.one_commit([path], f"team: add member {handle}"):
