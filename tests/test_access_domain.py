@@ -6,16 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cocflow.domain import access
+from tests.test_domain import ROSTER
 
-ROSTER = access.Roster(
-    members=(
-        access.Member("alice", ("age1a", "ssh-ed25519 AAAA")),
-        access.Member("bob", ("age1b",)),
-        access.Member("carol", ("age1c",)),
-    ),
-    escrow=("age1escrow",),
-    min_recipients=2,
-)
 KEYS = st.lists(st.sampled_from(["age1a", "age1b", "age1c", "age1d", "age1e"]), max_size=6)
 
 
