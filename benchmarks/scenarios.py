@@ -11,7 +11,7 @@ from pathlib import Path
 from synthetic import INTAKE, cocflow_command, rotate_sequentially
 from timing import median_seconds, run_quiet
 
-from cocflow import sops, yamlio
+from cocflow.adapters import sops, yamlio
 
 
 def measure_show(root: Path, env: dict, case_file: Path, repeats: int) -> dict:

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cocflow import sops
-from cocflow.keys import generate
+from cocflow.adapters import sops
+from cocflow.adapters.keys import generate
+from cocflow.adapters.sops import Keyring
 from cocflow.operations.cases import open_case
 from cocflow.operations.setup import init_repository
 from cocflow.operations.team import add_member
 from cocflow.operations.workspace import Workspace, seal
-from cocflow.sops import Keyring
 
 NOW = "2026-11-25T12:00:00Z"
 MEMBERS = ("alice", "bob", "carol")

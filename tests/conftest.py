@@ -16,8 +16,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cocflow.adapters.keys import generate
 from cocflow.cli import main
-from cocflow.keys import generate
 
 SENTINEL = "ZEBRA-SENTINEL-7731"
 HANDLES = ("alice", "bob", "carol", "dave")

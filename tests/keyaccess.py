@@ -9,7 +9,7 @@ from pathlib import Path
 import pyrage
 import yaml
 
-from cocflow.sops import sops_binary
+from cocflow.adapters.sops import sops_binary
 from tests.conftest import Key
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cocflow.keys import generate
+from cocflow.adapters.keys import generate
 from tests.conftest import Key, Result, invoke_cli
 
 ISOLATION = {

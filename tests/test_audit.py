@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from cocflow.sops import sops_binary
+from cocflow.adapters.sops import sops_binary
 from tests.conftest import SENTINEL, git
 from tests.keyaccess import case_file, rekey
 

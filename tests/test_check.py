@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cocflow import sops
-from cocflow.checks import CODES
-from cocflow.sops import Keyring
+from cocflow.adapters import sops
+from cocflow.adapters.sops import Keyring
+from cocflow.operations.check import CODES
 from tests.conftest import SENTINEL, git, report_yaml
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cocflow import schema, yamlio
+from cocflow.adapters import schema, yamlio
 from cocflow.domain import access, deadlines
 from cocflow.domain.case import compact, next_case_id, plaintext_leaves, require_case_id
 from cocflow.errors import InvalidInput

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from cocflow.adapters.config import load_roster
+from cocflow.adapters.email import html_to_text, parse_email
+from cocflow.adapters.sops import recipients_of
 from cocflow.domain.access import desired_recipients
-from cocflow.email_intake import html_to_text, parse_email
 from cocflow.errors import InvalidInput
-from cocflow.settings import load_roster
-from cocflow.sops import recipients_of
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)

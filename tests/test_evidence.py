@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from cocflow import sops
+from cocflow.adapters import sops
+from cocflow.adapters.sops import Keyring, recipients_of, sops_binary
+from cocflow.adapters.store import CaseStore
 from cocflow.domain.access import desired_recipients
 from cocflow.operations.access import recuse
 from cocflow.operations.evidence import evidence_files, reencrypt_evidence
 from cocflow.operations.workspace import Workspace
-from cocflow.sops import Keyring, recipients_of, sops_binary
-from cocflow.store import CaseStore
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
 from tests.shared_repo import cli, module_repo
 

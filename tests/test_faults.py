@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cocflow.sops import sops_binary
+from cocflow.adapters.sops import sops_binary
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
 
 FAKE_SOPS = """\

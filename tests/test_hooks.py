@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cocflow import sops
-from cocflow.sops import Keyring
+from cocflow.adapters import sops
+from cocflow.adapters.sops import Keyring
 from tests.conftest import SENTINEL, git, report_yaml
 
 
@@ -89,9 +89,9 @@ def test_cocflow_commits_are_checked_once_in_process_not_again_by_the_hook(repo,
 def test_cocflow_checks_its_own_commit_in_process_first(repo, open_case):
     import pytest
 
+    from cocflow.adapters.git import GitRepo
     from cocflow.errors import ProblemsFound
-    from cocflow.gitrepo import GitRepo
-    from cocflow.guards import verify_staged
+    from cocflow.operations.hooks import verify_staged
 
     open_case()
     (repo / "cases" / "2026-0002.yaml").write_text(report_yaml())

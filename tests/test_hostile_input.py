@@ -17,12 +17,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cocflow.keys import generate
+from cocflow.adapters.keys import generate
+from cocflow.adapters.sops import Keyring
+from cocflow.adapters.yamlio import MAX_DEPTH, MAX_INPUT_BYTES
 from cocflow.operations.setup import init_repository
 from cocflow.operations.team import add_member
 from cocflow.operations.workspace import Workspace
-from cocflow.sops import Keyring
-from cocflow.yamlio import MAX_DEPTH, MAX_INPUT_BYTES
 from tests.conftest import HANDLES, SENTINEL, Key, git, report_yaml, snapshot, walk_commands
 
 BILLION_LAUGHS = "\n".join(

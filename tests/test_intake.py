@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cocflow.adapters.sops import sops_binary
 from cocflow.domain.case import META_KEYS, plaintext_leaves
-from cocflow.sops import sops_binary
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml
 
 

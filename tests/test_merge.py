@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cocflow.merge import merge_cases, merge_set, union_by_time
+from cocflow.domain.merge import merge_cases, merge_set, union_by_time
 
 
 def case(**meta: Any) -> dict[str, Any]:

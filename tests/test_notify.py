@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from cocflow.clock import format_timestamp, parse_timestamp
-from cocflow.notify import LABEL, MARKER
+from cocflow.domain.timestamps import format_timestamp, parse_timestamp
+from cocflow.operations.notify import LABEL, MARKER
 from tests.conftest import SENTINEL
 
 FAKE_GH = """#!{python}

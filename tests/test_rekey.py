@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cocflow.sops import sops_binary
+from cocflow.adapters.sops import sops_binary
 from tests.conftest import SENTINEL, assert_no_leak, git, snapshot
 from tests.keyaccess import case_file, data_key, raw_sops_decrypt, recipients, rekey
 

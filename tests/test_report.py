@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cocflow.report import (
+from cocflow.domain.transparency import (
     CaseFacts,
     _Suppressor,
     build_report,

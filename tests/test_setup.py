@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from cocflow.demo import run_demo
+from cocflow.operations.demo import run_demo
 from tests.conftest import git
 
 

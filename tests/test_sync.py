@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cocflow import sops
-from cocflow.mergedriver import ATTRIBUTE
+from cocflow.adapters import sops
+from cocflow.operations.merge_driver import ATTRIBUTE
 from tests.conftest import SENTINEL, assert_no_leak, git, snapshot
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cocflow import __version__, workflows
+from cocflow import __version__
+from cocflow.adapters import workflows
 
 SOURCE = Path(__file__).resolve().parent.parent
 WORKFLOWS = SOURCE / ".github" / "workflows"

@@ -18,9 +18,9 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.cli.render import table
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import ProblemsFound
-from cocflow.render import table
 
 HISTORY_NOTE = (
     "Earlier commits stay readable with {who}: git keeps every version. Review who can "

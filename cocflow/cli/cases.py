@@ -18,8 +18,8 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.cli.render import case_text, day, table
 from cocflow.domain import lifecycle
-from cocflow.render import case_text, day, table
 
 CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'other')"
 
@@ -51,7 +51,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
       cocflow new --from-email - < report.eml
       cocflow new
     """
-    from cocflow import yamlio
+    from cocflow.adapters import yamlio
     from cocflow.operations.cases import open_case, open_case_from_email
 
     if source is not None and email_source is not None:

@@ -32,7 +32,7 @@ def check_command(staged: bool, as_json: bool) -> None:
       cocflow check --json
       cocflow check --staged       (what the pre-commit hook runs)
     """
-    from cocflow.checks import check_repository
+    from cocflow.operations.check import check_repository
 
     report = check_repository(keyless_workspace().root, staged)
     if as_json:
@@ -71,7 +71,7 @@ def notify_github_command(within: int | None, as_json: bool) -> None:
       GH_TOKEN=... cocflow notify github
       cocflow notify github --within 7 --json
     """
-    from cocflow import notify
+    from cocflow.operations import notify
 
     ws = keyless_workspace()
     due = due_or_warn(ws, within)
@@ -116,8 +116,8 @@ def notify_webhook_command(url: str | None, within: int | None, always: bool, ti
       COCFLOW_WEBHOOK_URL=https://chat.example.org/hooks/... cocflow notify webhook
       cocflow notify webhook --url https://chat.example.org/hooks/... --always
     """
-    from cocflow import notify
     from cocflow.errors import InvalidInput
+    from cocflow.operations import notify
 
     if not url:
         raise InvalidInput("no webhook URL: pass --url or set COCFLOW_WEBHOOK_URL")
@@ -148,7 +148,7 @@ def textconv_command(file: Path) -> None:
     Example:
       git config diff.sops.textconv "python -m cocflow textconv"
     """
-    from cocflow.guards import textconv
+    from cocflow.operations.hooks import textconv
 
     stream = click.get_binary_stream("stdout")
     stream.write(textconv(file))

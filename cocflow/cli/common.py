@@ -33,9 +33,9 @@ def repo_option(function: F) -> F:
 
 
 def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    from cocflow.adapters.paths import find_root
+    from cocflow.adapters.store import CaseStore
     from cocflow.errors import CocflowError
-    from cocflow.paths import find_root
-    from cocflow.store import CaseStore
 
     try:
         ids = CaseStore(find_root(ctx.ensure_object(dict).get("repo"))).ids()
@@ -66,8 +66,8 @@ def workspace() -> Any:
 
 def keyless_workspace() -> Any:
     """For commands that read only plaintext meta: no key is looked for."""
+    from cocflow.adapters.sops import Keyring
     from cocflow.operations.workspace import Workspace
-    from cocflow.sops import Keyring
 
     return Workspace.open(repo_path(), Keyring())
 

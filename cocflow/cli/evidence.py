@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
-from cocflow.render import table
+from cocflow.cli.render import table
 
 
 @click.command("attach")

@@ -17,8 +17,8 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.cli.render import table
 from cocflow.domain import lifecycle
-from cocflow.render import table
 
 
 @click.command("move")
@@ -111,7 +111,7 @@ def edit_command(case_id: str, as_json: bool) -> None:
       cocflow edit 2026-0007
       EDITOR=nano cocflow edit 2026-0007
     """
-    from cocflow.editing import edit_text
+    from cocflow.adapters.editor import edit_text
     from cocflow.errors import InvalidInput
     from cocflow.operations.lifecycle import edit_case
 

@@ -132,7 +132,7 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) ->
     Example (what git runs, from .git/config):
       cocflow merge-driver %O %A %B %P
     """
-    from cocflow.mergedriver import run_driver
+    from cocflow.operations.merge_driver import run_driver
 
     result = run_driver(base, ours, theirs, pathname, repo_path())
     settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \

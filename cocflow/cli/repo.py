@@ -43,7 +43,7 @@ def keygen_command(out: Path | None, as_json: bool) -> None:
       cocflow keygen
       cocflow keygen --out ~/.config/sops/age/keys.txt
     """
-    from cocflow.keys import default_key_file, generate
+    from cocflow.adapters.keys import default_key_file, generate
 
     target = out or default_key_file()
     public = generate(target)
@@ -116,6 +116,6 @@ def demo_command(directory: Path | None) -> None:
       cocflow demo
       cocflow demo /tmp/cocflow-demo
     """
-    from cocflow.demo import run_demo
+    from cocflow.operations.demo import run_demo
 
     run_demo(directory, say)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cocflow.cli.common import repo_option, say, workspace
-from cocflow.report import FORMATS
+from cocflow.domain.transparency import FORMATS
 
 
 @click.command("report")
@@ -34,9 +34,9 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
       cocflow report --year 2026 --format html --out coc-report-2026.html
       cocflow report --year 2026 --json
     """
+    from cocflow.adapters.store import write_atomic
+    from cocflow.domain.transparency import render
     from cocflow.operations.report import transparency_report
-    from cocflow.report import render
-    from cocflow.store import write_atomic
 
     if as_json and fmt not in ("markdown", "json"):
         raise click.UsageError("--json and --format html cannot be used together")

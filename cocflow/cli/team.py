@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
-from cocflow.render import table
+from cocflow.cli.render import table
 
 HISTORY_WARNING = (
     "Earlier commits stay readable with that key: review who can clone this repository."

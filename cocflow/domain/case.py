@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cocflow.clock import format_timestamp
+from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cocflow.clock import parse_timestamp
+from cocflow.domain.timestamps import parse_timestamp
 from cocflow.errors import InvalidInput
 
 OPEN_STATES = frozenset({"received", "acknowledged", "investigating", "decided"})

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cocflow.clock import format_timestamp
 from cocflow.domain.case import event
+from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
 FILE_NAME = re.compile(r"^evidence-([0-9]{3,})\.sops\.json$")

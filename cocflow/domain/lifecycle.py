@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cocflow.clock import format_timestamp
 from cocflow.domain.case import event
+from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
 STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed")

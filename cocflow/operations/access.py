@@ -9,15 +9,15 @@ from typing import Any
 
 import yaml
 
-from cocflow import sops, yamlio
+from cocflow.adapters import sops, yamlio
+from cocflow.adapters.config import TEAM_FILE
+from cocflow.adapters.store import read_meta
 from cocflow.domain.access import CaseAccess, Roster, case_access, require_enough_readers
 from cocflow.domain.case import event, recusal, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
-from cocflow.settings import TEAM_FILE
-from cocflow.store import read_meta
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from cocflow import clock, schema
-from cocflow.domain import deadlines
+from cocflow.adapters import schema
+from cocflow.domain import deadlines, timestamps
 from cocflow.domain.access import require_enough_readers
 from cocflow.domain.case import intake_recusals, new_case, next_case_id
 from cocflow.domain.evidence import Attachment
@@ -25,12 +25,12 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
     report = intake.get("report")
     if isinstance(report, dict) and isinstance(report.get("occurred_at"), str):
-        report = {**report, "occurred_at": clock.normalize_timestamp(
+        report = {**report, "occurred_at": timestamps.normalize_timestamp(
             report["occurred_at"], "report.occurred_at")}
         intake = {**intake, "report": report}
     schema.validate("case", intake, "report", definition="intake")
     now = ws.now()
-    received_at = clock.parse_timestamp(intake["received_at"], "received_at") if intake.get(
+    received_at = timestamps.parse_timestamp(intake["received_at"], "received_at") if intake.get(
         "received_at") else now
     if received_at > now:
         raise InvalidInput("received_at is in the future")
@@ -49,7 +49,7 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
 def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = ()
                          ) -> dict[str, Any]:
     """Open a case from a raw email message; its attachments become evidence, one commit."""
-    from cocflow.email_intake import parse_email
+    from cocflow.adapters.email import parse_email
 
     parsed = parse_email(message, max_attachment_bytes=ws.config.attachment_max_bytes,
                          now=ws.now())

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cocflow import sops
+from cocflow.adapters import sops
+from cocflow.adapters.store import CASES_DIR, CaseStore
 from cocflow.domain import evidence as domain
 from cocflow.domain.access import desired_recipients
 from cocflow.domain.case import require_case_id
@@ -23,7 +24,6 @@ from cocflow.domain.evidence import Attachment
 from cocflow.errors import IntegrityError, InvalidInput
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
-from cocflow.store import CASES_DIR, CaseStore
 
 
 def evidence_dir(root: Path, case_id: str) -> Path:

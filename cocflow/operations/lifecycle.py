@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from cocflow import schema, yamlio
+from cocflow.adapters import schema, yamlio
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
 from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move

@@ -16,15 +16,15 @@ from typing import Any
 
 import yaml
 
-from cocflow import sops, yamlio
+from cocflow.adapters import sops, yamlio
+from cocflow.adapters.config import TEAM_FILE
+from cocflow.adapters.keys import public_keys
+from cocflow.adapters.store import read_meta, write_atomic
 from cocflow.domain.access import desired_recipients, recipient_change, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
-from cocflow.keys import public_keys
 from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace
-from cocflow.settings import TEAM_FILE
-from cocflow.store import read_meta, write_atomic
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import re
 import tempfile
 from pathlib import Path
 
+from cocflow.adapters.store import CASES_DIR
 from cocflow.domain.case import CASE_ID, next_case_id
 from cocflow.errors import CocflowError, EnvironmentProblem
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
-from cocflow.store import CASES_DIR
 
 
 def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:

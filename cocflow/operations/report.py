@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from cocflow.domain.transparency import (
+    CaseFacts,
+    build_report,
+    facts_from_case,
+    facts_from_meta,
+    received_in,
+)
 from cocflow.errors import AccessDenied, InvalidInput
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
-from cocflow.report import CaseFacts, build_report, facts_from_case, facts_from_meta, received_in
 
 
 def transparency_report(ws: Workspace, year: int) -> dict[str, Any]:

@@ -6,12 +6,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocflow import guards, sops, workflows
-from cocflow.errors import CocflowError, InvalidInput
-from cocflow.gitrepo import GitRepo, require_git
-from cocflow.keys import default_key_file, local_keyring, public_keys, whoami
-from cocflow.paths import find_root
-from cocflow.settings import (
+from cocflow.adapters import sops, workflows
+from cocflow.adapters.config import (
     CONFIG_FILE,
     CONFIG_TEXT,
     TEAM_FILE,
@@ -19,7 +15,12 @@ from cocflow.settings import (
     load_config,
     load_roster,
 )
-from cocflow.store import CASES_DIR
+from cocflow.adapters.git import GitRepo, require_git
+from cocflow.adapters.keys import default_key_file, local_keyring, public_keys, whoami
+from cocflow.adapters.paths import find_root
+from cocflow.adapters.store import CASES_DIR
+from cocflow.errors import CocflowError, InvalidInput
+from cocflow.operations import hooks as guards
 
 CASES_README = (
     "Encrypted case files (cases/<id>.yaml) live here; cocflow writes them, never by hand.\n"
@@ -113,7 +114,9 @@ def fix(repo: Path | None) -> None:
 
 
 def _install_merge_driver(root: Path) -> None:
-    from cocflow import mergedriver  # the reliability module owns the driver
+    from cocflow.operations import (
+        merge_driver as mergedriver,  # the reliability module owns the driver
+    )
 
     mergedriver.install(root)
 
@@ -125,7 +128,7 @@ def _describe_diff(root: Path) -> str:
 
 
 def _describe_merge_driver(root: Path) -> str:
-    from cocflow import mergedriver
+    from cocflow.operations import merge_driver as mergedriver
 
     repo = GitRepo(root)
     if not (mergedriver.configured(repo) and mergedriver.routed(repo)):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cocflow import sops
+from cocflow.adapters import sops
+from cocflow.adapters.keys import local_keyring
+from cocflow.adapters.paths import find_root
+from cocflow.adapters.store import CaseStore, case_label
 from cocflow.domain.case import require_case_id
-from cocflow.keys import local_keyring
-from cocflow.paths import find_root
-from cocflow.store import CaseStore, case_label
 
 
 def show_case(repo: Path | None, case_id: str) -> tuple[Any, dict[str, Any]]:

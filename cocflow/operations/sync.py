@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from cocflow import mergedriver
+from cocflow.adapters.interrupts import deferred_interrupts
 from cocflow.errors import CocflowError, EnvironmentProblem, InvalidInput
-from cocflow.interrupts import deferred_interrupts
+from cocflow.operations import merge_driver as mergedriver
 from cocflow.operations.renumber import renumber_collisions
 from cocflow.operations.workspace import Workspace
 

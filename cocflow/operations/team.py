@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from cocflow.adapters.config import TEAM_FILE, check_recipient, save_roster, validate_roster
 from cocflow.domain.access import Member, readers, require_handle
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace
-from cocflow.settings import TEAM_FILE, check_recipient, save_roster, validate_roster
 
 
 def normalize_key(key: str) -> str:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cocflow import integrity
-from cocflow.checks import Problem
+from cocflow.adapters import integrity
+from cocflow.adapters.keys import public_keys
+from cocflow.adapters.store import CASES_DIR
 from cocflow.domain.case import CASE_ID
 from cocflow.errors import (
     AccessDenied,
@@ -25,9 +26,8 @@ from cocflow.errors import (
     IntegrityError,
     InvalidInput,
 )
-from cocflow.keys import public_keys
+from cocflow.operations.check import Problem
 from cocflow.operations.workspace import Workspace, case_label, decrypt_case
-from cocflow.store import CASES_DIR
 
 MAX_JOBS = 8
 

@@ -8,16 +8,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cocflow import clock, integrity, schema, sops, yamlio
+from cocflow.adapters import clock, integrity, schema, sops, yamlio
+from cocflow.adapters.config import Config, load_config, load_roster
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.keys import local_keyring, public_keys, whoami
+from cocflow.adapters.paths import find_root
+from cocflow.adapters.sops import Keyring
+from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
 from cocflow.domain.access import Roster, desired_recipients, require_enough_readers
 from cocflow.domain.case import compact, plaintext_leaves
 from cocflow.errors import AccessDenied, IntegrityError
-from cocflow.gitrepo import GitRepo
-from cocflow.keys import local_keyring, public_keys, whoami
-from cocflow.paths import find_root
-from cocflow.settings import Config, load_config, load_roster
-from cocflow.sops import Keyring
-from cocflow.store import CaseStore, case_file, case_label, write_atomic
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Workspace:
 
     @cached_property
     def git(self) -> GitRepo:
-        from cocflow.guards import verify_staged
+        from cocflow.operations.hooks import verify_staged
 
         return GitRepo(self.root, verify_staged)
 

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cocflow.adapters.integrity import CASE_FILE_MAX_BYTES, tampered
 from cocflow.domain.case import require_case_id
 from cocflow.errors import EnvironmentProblem, InvalidInput
-from cocflow.integrity import CASE_FILE_MAX_BYTES, tampered
 
 CASES_DIR = "cases"
 
@@ -126,7 +126,7 @@ def read_meta(text: str) -> dict[str, Any]:
 
     With the untrusted-input limits: whoever can push can write this file.
     """
-    from cocflow import yamlio  # keyless reads need it; `show` starts sops before paying
+    from cocflow.adapters import yamlio  # keyless reads need it; `show` starts sops before paying
 
     if text.startswith("meta:\n"):
         end = _end_of_first_block(text)

@@ -2,7 +2,7 @@
 
 git calls `python -m cocflow merge-driver %O %A %B %P` for every `cases/*.yaml` that both
 sides changed. The three versions arrive as ciphertext files written by git; they are
-decrypted through sops' stdin/stdout, merged in memory (cocflow.merge) and the result is
+decrypted through sops' stdin/stdout, merged in memory (cocflow.domain.merge) and the result is
 encrypted with `seal` and written over %A. On a conflict %A is left as it was (our
 ciphertext) and git keeps base, ours and theirs in the index stages: no plaintext conflict
 markers, ever, and nothing lost.
@@ -16,14 +16,14 @@ import shlex
 import sys
 from pathlib import Path
 
-from cocflow import sops
+from cocflow.adapters import sops
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.store import CASES_DIR, write_atomic
 from cocflow.domain.access import Roster
 from cocflow.domain.case import require_case_id
+from cocflow.domain.merge import SIDES, MergeResult, Side, merge_cases
 from cocflow.errors import CocflowError, InvalidInput
-from cocflow.gitrepo import GitRepo
-from cocflow.merge import SIDES, MergeResult, Side, merge_cases
 from cocflow.operations.workspace import Workspace, case_label, decrypt_case, seal
-from cocflow.store import CASES_DIR, write_atomic
 
 DRIVER = "cocflow"
 ATTRIBUTE = f"{CASES_DIR}/*.yaml merge={DRIVER}"

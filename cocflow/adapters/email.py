@@ -17,8 +17,8 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Any
 
-from cocflow.clock import format_timestamp
 from cocflow.domain.evidence import Attachment, clean_name, require_size
+from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
 TITLE_MAX = 200

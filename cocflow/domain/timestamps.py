@@ -1,8 +1,7 @@
-"""The one clock: UTC now, overridable with COCFLOW_NOW for tests and what-if runs."""
+"""Timestamps as cocflow stores them: RFC 3339, UTC to the second, a `Z` suffix."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 from cocflow.errors import InvalidInput
@@ -35,14 +34,6 @@ def _parse(text: str) -> datetime:
 def format_timestamp(value: datetime) -> str:
     """The one stored form: UTC to the second, `Z` suffix."""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now() -> datetime:
-    """Current UTC time, or COCFLOW_NOW when set."""
-    override = os.environ.get("COCFLOW_NOW")
-    if override:
-        return parse_timestamp(override, "COCFLOW_NOW")
-    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def normalize_timestamp(text: str, field: str = "") -> str:

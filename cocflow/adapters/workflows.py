@@ -17,7 +17,7 @@ ALL_WORKFLOWS = ("tests.yml", "cases.yml", "deadlines.yml")
 # tests.yml runs cocflow's own test suite (`make test`): a case repository has none.
 CASE_REPOSITORY_WORKFLOWS = ("cases.yml", "deadlines.yml")
 SOURCE_INSTALL = "run: python -m pip install ."
-_SOURCE_WORKFLOWS = Path(__file__).resolve().parent.parent / WORKFLOWS_DIR
+_SOURCE_WORKFLOWS = Path(__file__).resolve().parents[2] / WORKFLOWS_DIR
 
 
 def released_install(version: str = __version__) -> str:

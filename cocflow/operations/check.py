@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from cocflow import schema, yamlio
+from cocflow.adapters import schema, yamlio
+from cocflow.adapters.config import CONFIG_FILE, TEAM_FILE, validate_roster
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.store import CASES_DIR, read_meta
 from cocflow.domain.access import Roster, desired_recipients
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
 from cocflow.errors import CocflowError
-from cocflow.gitrepo import GitRepo
-from cocflow.settings import CONFIG_FILE, TEAM_FILE, validate_roster
-from cocflow.store import CASES_DIR, read_meta
 
 # Stable codes: scripts and CI logs rely on them; the README lists them.
 CODES = {

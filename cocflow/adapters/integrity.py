@@ -41,7 +41,7 @@ def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
     Parsed with the untrusted-input limits: a case file is whatever was last pushed.
     """
     try:
-        from cocflow import yamlio  # imported late so that `show` can start sops first
+        from cocflow.adapters import yamlio  # imported late so that `show` can start sops first
 
         document = yamlio.load_untrusted(text, "the file", max_bytes=CASE_FILE_MAX_BYTES)
     except InvalidInput as exc:

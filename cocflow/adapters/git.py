@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cocflow.adapters.interrupts import deferred_interrupts
+from cocflow.adapters.store import write_atomic_bytes
 from cocflow.errors import CocflowError, EnvironmentProblem
-from cocflow.interrupts import deferred_interrupts
-from cocflow.store import write_atomic_bytes
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",

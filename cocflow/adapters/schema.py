@@ -10,7 +10,7 @@ from typing import Any
 
 from cocflow.errors import InvalidInput
 
-_SOURCE_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_SOURCE_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def _schema_text(name: str) -> str:

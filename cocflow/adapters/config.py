@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cocflow import schema, yamlio
+from cocflow.adapters import schema, yamlio
+from cocflow.adapters.paths import CONFIG_FILE
+from cocflow.adapters.store import write_atomic
 from cocflow.domain.access import Roster
 from cocflow.errors import EnvironmentProblem, InvalidInput
-from cocflow.paths import CONFIG_FILE
-from cocflow.store import write_atomic
 
 TEAM_FILE = "team.yaml"
 

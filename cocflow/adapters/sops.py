@@ -147,7 +147,7 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
         return AccessDenied(f"no local key can open {what}: you are recused from it, or not "
                             "(yet) a recipient; `cocflow audit` shows who can read it")
     if code in INTEGRITY_EXITS:
-        from cocflow.integrity import tampered  # only on failure: keeps start-up light
+        from cocflow.adapters.integrity import tampered  # only on failure: keeps start-up light
 
         return tampered(what, INTEGRITY_EXITS[code])
     if code < 0:
@@ -167,7 +167,7 @@ def _require_output(output: str, kind: str, what: str) -> str:
 
     import yaml
 
-    from cocflow import yamlio
+    from cocflow.adapters import yamlio
 
     try:
         document = json.loads(output) if kind == "json" else yamlio.load(output)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cocflow.adapters.sops import Keyring
 from cocflow.domain.access import Roster
 from cocflow.errors import AccessDenied, EnvironmentProblem, InvalidInput
-from cocflow.sops import Keyring
 
 
 def default_key_file() -> Path:

@@ -11,9 +11,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from cocflow import sops
+from cocflow.adapters import sops
+from cocflow.adapters.git import CHECKED_TREE_ENV, GitRepo
 from cocflow.errors import CocflowError, IntegrityError, ProblemsFound
-from cocflow.gitrepo import CHECKED_TREE_ENV, GitRepo
 
 GITATTRIBUTES = "cases/**/*.yaml diff=sops\ncases/*.yaml diff=sops\n"
 HOOK = "hooks/pre-commit"
@@ -84,7 +84,7 @@ exit 1
 
 def verify_staged(repo: GitRepo) -> None:
     """What the hook checks, run in-process before cocflow's own commits."""
-    from cocflow.checks import check_repository
+    from cocflow.operations.check import check_repository
 
     report = check_repository(repo.root, staged=True)
     if not report.ok:
@@ -137,7 +137,7 @@ def textconv(path: Path) -> bytes:
     the diff driver; a file that fails its MAC is shown encrypted, under a warning line.
     """
     raw = path.read_bytes()
-    from cocflow.keys import local_keyring
+    from cocflow.adapters.keys import local_keyring
 
     try:
         return sops.decrypt(raw.decode("utf-8"), "the file", local_keyring()).encode("utf-8")

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from cocflow.clock import parse_timestamp
 from cocflow.domain import deadlines
+from cocflow.domain.timestamps import parse_timestamp
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cocflow.clock import format_timestamp, parse_timestamp
 from cocflow.domain import deadlines
 from cocflow.domain.lifecycle import DISMISSAL_REASONS, OUTCOMES, STATES
+from cocflow.domain.timestamps import format_timestamp, parse_timestamp
 
 CATEGORIES = (
     "offensive-comments", "practice-flamewar", "lifestyle-comments", "misgendering-deadnaming",
