@@ -1,4 +1,9 @@
-"""One error tree: raised deep, turned into `Error: ...` and an exit code in the CLI."""
+"""The whole error tree: raised deep, turned into `Error: ...` and an exit code in the CLI.
+
+Callers catch errors by class, never by exit number. Every error that means "the environment
+is not fit to run" (exit 4) subclasses `EnvironmentProblem`, so a command that stops on the
+environment can catch that one class.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ class CocflowError(Exception):
     """Base of every error cocflow reports to a user; `exit_code` follows DESIGN.md §5."""
 
     exit_code = 1
+
+
+# --- exit 1: the command ran and found problems ------------------------------------------
 
 
 class ProblemsFound(CocflowError):
@@ -21,10 +29,35 @@ class IntegrityError(CocflowError):
     exit_code = 1
 
 
+class Tampered(IntegrityError):
+    """A case file changed without the key; carries which file and why, never content."""
+
+    def __init__(self, label: str, reason: str, file: str | None = None) -> None:
+        self.label, self.reason, self.file = label, reason, file
+        where = file or "FILE"
+        super().__init__(
+            f"{label} failed its integrity check ({reason}): it was changed without the key "
+            f"and is not shown; restore it from git history (`git log -- {where}` lists its "
+            f"versions, `git checkout COMMIT -- {where}` brings one back) and tell the team"
+        )
+
+
+class MergeConflict(CocflowError):
+    """Both sides changed the same field of a case differently; nothing was merged."""
+
+    exit_code = 1
+
+
+# --- exit 2: bad usage or invalid input ---------------------------------------------------
+
+
 class InvalidInput(CocflowError):
     """Bad usage or invalid input: schema, illegal move, unknown case or handle."""
 
     exit_code = 2
+
+
+# --- exit 3: no local key opens the case --------------------------------------------------
 
 
 class AccessDenied(CocflowError):
@@ -33,7 +66,27 @@ class AccessDenied(CocflowError):
     exit_code = 3
 
 
+# --- exit 4: the environment --------------------------------------------------------------
+
+
 class EnvironmentProblem(CocflowError):
     """sops or git missing, not a case repository, unsafe git state."""
 
     exit_code = 4
+
+
+class SopsFailed(EnvironmentProblem):
+    """sops ran and failed for a reason that is not a key or MAC problem (crashed, hung,
+    killed, or gave no document): the environment, like a missing sops."""
+
+
+class GitFailed(EnvironmentProblem):
+    """git ran and refused (a hook, missing identity, a lock, failed plumbing)."""
+
+
+class SyncConflict(EnvironmentProblem):
+    """git could not integrate upstream; the clone was put back as it was."""
+
+
+class RenumberFailed(EnvironmentProblem):
+    """git plumbing failed while renumbering; the branch was not moved."""

@@ -25,6 +25,8 @@ FAKE_SOPS = """\
 #!{python}
 import os, signal, sys, time
 MODE = {mode!r}
+if MODE == "killed-decrypt" and sys.argv[1:2] == ["decrypt"]:
+    os.kill(os.getpid(), signal.SIGKILL)
 if sys.argv[1:2] == ["encrypt"]:
     if MODE == "fail":
         sys.exit(1)
@@ -125,6 +127,15 @@ def test_a_sops_failure_while_writing_changes_nothing(repo, run, keys, case_id, 
     assert snapshot(repo) == before
     assert_no_leak(repo, SENTINEL, result.stdout, result.stderr)
     assert_no_residue(private_tmp)
+
+
+def test_verify_with_a_killed_sops_stops_on_the_environment(repo, run, keys, case_id,
+                                                            tmp_path, unchanged):
+    result = run("-C", str(repo), "verify", as_member=keys["alice"],
+                 env={"COCFLOW_SOPS": fake_sops(tmp_path, "killed-decrypt")})
+    assert result.exit_code == 4, result.stderr  # the environment, not the case
+    assert "sops was killed" in result.stderr
+    assert "restore" not in result.stderr and "integrity" not in result.stdout
 
 
 def test_a_bad_sops_timeout_setting_is_exit_2(repo, run, keys, case_id, unchanged):

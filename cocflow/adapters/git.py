@@ -10,7 +10,7 @@ from typing import Any
 
 from cocflow.adapters.interrupts import deferred_interrupts
 from cocflow.adapters.store import write_atomic_bytes
-from cocflow.errors import CocflowError, EnvironmentProblem
+from cocflow.errors import EnvironmentProblem, GitFailed
 
 _IN_PROGRESS = {
     "MERGE_HEAD": "a merge",
@@ -25,11 +25,6 @@ _IN_PROGRESS = {
 # hook skips its (slower, separate-process) check when the tree it sees is that very tree.
 CHECKED_TREE_ENV = "COCFLOW_CHECKED_TREE"
 
-
-class GitFailed(CocflowError):
-    """git ran and refused (a hook, missing identity, a lock)."""
-
-    exit_code = 4
 
 
 def require_git() -> None:

@@ -10,29 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cocflow.errors import IntegrityError, InvalidInput
+from cocflow.errors import InvalidInput, Tampered
 
 # Far above any real case (its long texts are capped at 100,000 characters each), far below
 # what could exhaust memory.
 CASE_FILE_MAX_BYTES = 32_000_000
 
 
-class Tampered(IntegrityError):
-    """A case file changed without the key; carries which file and why, never content."""
-
-    def __init__(self, label: str, reason: str, file: str | None = None) -> None:
-        self.label, self.reason, self.file = label, reason, file
-        where = file or "FILE"
-        super().__init__(
-            f"{label} failed its integrity check ({reason}): it was changed without the key "
-            f"and is not shown; restore it from git history (`git log -- {where}` lists its "
-            f"versions, `git checkout COMMIT -- {where}` brings one back) and tell the team"
-        )
-
-
-def tampered(label: str, reason: str, file: str | None = None) -> Tampered:
-    """The one integrity error: which file, why, and how to get it back."""
-    return Tampered(label, reason, file)
 
 
 def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
@@ -45,12 +29,12 @@ def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
 
         document = yamlio.load_untrusted(text, "the file", max_bytes=CASE_FILE_MAX_BYTES)
     except InvalidInput as exc:
-        raise tampered(label, str(exc), file) from None
+        raise Tampered(label, str(exc), file) from None
     if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
-        raise tampered(label, "no meta block", file)
+        raise Tampered(label, "no meta block", file)
     metadata = document.get("sops")
     if not isinstance(metadata, dict) or not metadata.get("mac"):
-        raise tampered(label, "no sops metadata or MAC", file)
+        raise Tampered(label, "no sops metadata or MAC", file)
     return document
 
 

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from cocflow.errors import AccessDenied, CocflowError, EnvironmentProblem, InvalidInput
+from cocflow.errors import (
+    AccessDenied,
+    CocflowError,
+    EnvironmentProblem,
+    InvalidInput,
+    SopsFailed,
+    Tampered,
+)
 
 UNENCRYPTED_REGEX = "^meta$"
 EXIT_NO_MATCHING_KEY = 128
@@ -26,12 +33,6 @@ DEFAULT_TIMEOUT = 120.0
 TIMEOUT_VARIABLE = "COCFLOW_SOPS_TIMEOUT"
 _RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
 
-
-class SopsFailed(CocflowError):
-    """sops ran and failed for a reason that is not a key or MAC problem (crashed, hung,
-    killed, or gave no document): the environment, exit 4, like a missing sops."""
-
-    exit_code = 4
 
 
 def sops_binary() -> str:
@@ -147,9 +148,8 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
         return AccessDenied(f"no local key can open {what}: you are recused from it, or not "
                             "(yet) a recipient; `cocflow audit` shows who can read it")
     if code in INTEGRITY_EXITS:
-        from cocflow.adapters.integrity import tampered  # only on failure: keeps start-up light
 
-        return tampered(what, INTEGRITY_EXITS[code])
+        return Tampered(what, INTEGRITY_EXITS[code])
     if code < 0:
         return SopsFailed(f"sops was killed (signal {-code}) while {what}")
     if os.environ.get("COCFLOW_DEBUG"):

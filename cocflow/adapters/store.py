@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters.integrity import CASE_FILE_MAX_BYTES, tampered
+from cocflow.adapters.integrity import CASE_FILE_MAX_BYTES
 from cocflow.domain.case import require_case_id
-from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.errors import EnvironmentProblem, InvalidInput, Tampered
 
 CASES_DIR = "cases"
 
@@ -114,7 +114,7 @@ class CaseStore:
             return read_meta(path.read_bytes().decode("utf-8"))
         except (InvalidInput, UnicodeDecodeError):
             file = f"{CASES_DIR}/{path.name}"
-            raise tampered(f"case {case_id} ({file})", "its meta block does not parse",
+            raise Tampered(f"case {case_id} ({file})", "its meta block does not parse",
                            file) from None
 
     def all_meta(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from cocflow.adapters.store import CASES_DIR, write_atomic
 from cocflow.domain.access import Roster
 from cocflow.domain.case import require_case_id
 from cocflow.domain.merge import SIDES, MergeResult, Side, merge_cases
-from cocflow.errors import CocflowError, InvalidInput
+from cocflow.errors import InvalidInput, MergeConflict
 from cocflow.operations.workspace import Workspace, case_label, decrypt_case, seal
 
 DRIVER = "cocflow"
@@ -30,11 +30,6 @@ ATTRIBUTE = f"{CASES_DIR}/*.yaml merge={DRIVER}"
 PREFER_VARIABLE = "COCFLOW_MERGE_PREFER"
 SAMPLE_CASE = f"{CASES_DIR}/2000-0001.yaml"
 
-
-class MergeConflict(CocflowError):
-    """Both sides changed the same field of a case differently; nothing was merged."""
-
-    exit_code = 1
 
 
 # --- installation -------------------------------------------------------------------------

@@ -162,10 +162,10 @@ def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
                     if change.case_id not in need_other:
                         need_other.append(change.case_id)
                 except CocflowError as exc:
-                    stopped = CocflowError(f"rekey stopped at case {change.case_id}, no case "
-                                           f"file was changed: {exc}")
-                    stopped.exit_code = exc.exit_code  # the cause decides the exit code
-                    raise stopped from None
+                    # Same class, so the cause decides the exit code; the case is named.
+                    exc.args = (f"rekey stopped at case {change.case_id}, no case file was "
+                                f"changed: {exc}",)
+                    raise exc from None
                 if progress is not None:
                     progress(change.case_id)
         except BaseException:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cocflow.adapters.store import CASES_DIR
 from cocflow.domain.case import CASE_ID, next_case_id
-from cocflow.errors import CocflowError, EnvironmentProblem
+from cocflow.errors import EnvironmentProblem, RenumberFailed
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
 
@@ -161,8 +161,3 @@ def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None,
                              "nothing was changed")
     return str(out)
 
-
-class RenumberFailed(CocflowError):
-    """git plumbing failed while renumbering; the branch was not moved."""
-
-    exit_code = 4

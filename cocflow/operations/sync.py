@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from cocflow.adapters.interrupts import deferred_interrupts
-from cocflow.errors import CocflowError, EnvironmentProblem, InvalidInput
+from cocflow.errors import EnvironmentProblem, InvalidInput, SyncConflict
 from cocflow.operations import merge_driver as mergedriver
 from cocflow.operations.renumber import renumber_collisions
 from cocflow.operations.workspace import Workspace
@@ -24,11 +24,6 @@ PUSH_ATTEMPTS = 3
 MY_SIDE = {"rebase": "theirs", "merge": "ours"}
 OTHER_SIDE = {"ours": "theirs", "theirs": "ours"}
 
-
-class SyncConflict(CocflowError):
-    """git could not integrate upstream; the clone was put back as it was."""
-
-    exit_code = 4
 
 
 @dataclass(frozen=True)

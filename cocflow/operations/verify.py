@@ -25,6 +25,7 @@ from cocflow.errors import (
     EnvironmentProblem,
     IntegrityError,
     InvalidInput,
+    Tampered,
 )
 from cocflow.operations.check import Problem
 from cocflow.operations.workspace import Workspace, case_label, decrypt_case
@@ -117,7 +118,7 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
     except UnicodeDecodeError:
         return _Outcome(case_id, failed=Problem(
             file, case_id, "integrity",
-            str(integrity.tampered(case_label(case_id), "not UTF-8 text", file))))
+            str(Tampered(case_label(case_id), "not UTF-8 text", file))))
     except EnvironmentProblem:
         raise  # sops missing is no finding about a case: the whole run stops, exit 4
     except CocflowError as exc:

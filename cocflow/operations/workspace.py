@@ -17,7 +17,7 @@ from cocflow.adapters.sops import Keyring
 from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
 from cocflow.domain.access import Roster, desired_recipients, require_enough_readers
 from cocflow.domain.case import compact, plaintext_leaves
-from cocflow.errors import AccessDenied, IntegrityError
+from cocflow.errors import AccessDenied, IntegrityError, Tampered
 
 
 @dataclass
@@ -75,24 +75,24 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     try:
         pending = started or sops.start_decrypt(text, label, ws.keyring)
         plaintext = pending.result().decode("utf-8")
-    except integrity.Tampered as exc:
-        raise integrity.tampered(label, exc.reason, file) from None
+    except Tampered as exc:
+        raise Tampered(label, exc.reason, file) from None
     except AccessDenied:
         if integrity.is_listed(parsed, public_keys(ws.keyring)):
-            raise integrity.tampered(
+            raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
         raise
     document = yamlio.load(plaintext)
     if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
-        raise integrity.tampered(label, "it decrypts to something that is not a case", file)
+        raise Tampered(label, "it decrypts to something that is not a case", file)
     if document["meta"].get("id") != case_id:
-        raise integrity.tampered(label, "the file holds another case: renamed or copied over",
+        raise Tampered(label, "the file holds another case: renamed or copied over",
                                  file)
     document = schema.with_defaults("case", document)
     found = schema.problems("case", document) if full_schema else _shape_problems(document)
     if found:
-        raise integrity.tampered(label, f"it does not match the case schema: {found[0]}", file)
+        raise Tampered(label, f"it does not match the case schema: {found[0]}", file)
     return document
 
 
