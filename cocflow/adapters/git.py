@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +35,21 @@ def require_git() -> None:
         raise EnvironmentProblem("git not found: install git and try again")
 
 
+@dataclass(frozen=True)
+class GitResult:
+    """What one git call returned: its exit status and its output."""
+
+    status: int
+    out: str
+    err: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
 class GitRepo:
-    """One working tree; every command goes through here for git."""
+    """One working tree; the one way cocflow runs git (the git CLI: hooks and signing apply)."""
 
     def __init__(self, root: Path,
                  verify_staged: Callable[[GitRepo], None] | None = None) -> None:
@@ -43,8 +59,8 @@ class GitRepo:
         self.verify_staged = verify_staged
 
     @property
-    def git(self) -> Any:
-        """GitPython's command wrapper (the git CLI: hooks and signing apply)."""
+    def _git(self) -> Any:
+        """GitPython's command wrapper, opened on first use."""
         if self._repo is None:
             require_git()
             import git
@@ -66,8 +82,58 @@ class GitRepo:
         git.Repo.init(root, initial_branch="main")
         return cls(root)
 
+    def attempt(self, *args: str, env: dict[str, str] | None = None, strip: bool = True,
+                stdin: bytes | None = None) -> GitResult:
+        """Run `git ARGS` in the repository; a failing status is returned, never raised."""
+        with ExitStack() as stack:
+            stream = None
+            if stdin is not None:  # through a file in the git directory: ciphertext only
+                stream = stack.enter_context(tempfile.TemporaryFile(dir=self.git_dir()))
+                stream.write(stdin)
+                stream.seek(0)
+            status, out, err = self._git.execute(
+                ["git", *args], with_extended_output=True, with_exceptions=False,
+                env=env or None, strip_newline_in_stdout=strip, istream=stream)
+        return GitResult(int(status), str(out), str(err))
+
+    def run(self, *args: str, env: dict[str, str] | None = None, strip: bool = True,
+            stdin: bytes | None = None) -> str:
+        """Run `git ARGS`; its output, or GitFailed saying what went wrong (never content)."""
+        result = self.attempt(*args, env=env, strip=strip, stdin=stdin)
+        if not result.ok:
+            raise GitFailed(_explain(args[0], result))
+        return result.out
+
+    def config(self, key: str) -> str | None:
+        """A config value, or None when unset."""
+        result = self.attempt("config", "--get", key)
+        return result.out.strip() if result.ok else None
+
+    def set_config(self, key: str, value: str) -> None:
+        self.run("config", key, value)
+
+    def attribute(self, name: str, path: str) -> str | None:
+        """The value of a git attribute for a path (None when unset or unspecified)."""
+        result = self.attempt("check-attr", name, "--", path)
+        value = result.out.strip().rsplit(": ", 1)[-1] if result.ok else ""
+        return None if value in ("", "unspecified", "unset") else value
+
+    def hash_object(self, data: bytes) -> str:
+        """Write `data` as a blob into the object database; its id."""
+        return self.run("hash-object", "-w", "--stdin", stdin=data).strip()
+
+    @contextmanager
+    def private_index(self, prefix: str) -> Iterator[dict[str, str]]:
+        """An empty index file of its own, as the environment that points git at it."""
+        fd, index = tempfile.mkstemp(prefix=prefix, suffix=".index", dir=self.git_dir())
+        os.close(fd)
+        try:
+            yield {"GIT_INDEX_FILE": index}
+        finally:
+            Path(index).unlink(missing_ok=True)
+
     def git_dir(self) -> Path:
-        return Path(self.git.rev_parse("--absolute-git-dir"))
+        return Path(self.run("rev-parse", "--absolute-git-dir"))
 
     def ensure_safe(self, paths: Sequence[Path]) -> None:
         """Refuse to touch a repository mid-merge/rebase, or files with uncommitted changes."""
@@ -79,7 +145,7 @@ class GitRepo:
                 )
         if not paths:
             return
-        status = self._run("status", "--porcelain", "--untracked-files=all", "--",
+        status = self.run("status", "--porcelain", "--untracked-files=all", "--",
                            *self._relative(paths))
         if status.strip():
             names = sorted({line[3:] for line in status.splitlines()})
@@ -88,14 +154,11 @@ class GitRepo:
                 "(git status) before cocflow changes them"
             )
 
-    def tracked_at_head(self, path: Path) -> bool:
-        return bool(self._tracked_at_head([path]))
-
     def _tracked_at_head(self, paths: Sequence[Path]) -> set[str]:
         """The relative paths among these that HEAD holds: one git call, however many paths."""
         if not paths:
             return set()
-        listing = self._run("ls-tree", "-z", "--name-only", "HEAD", "--", *self._relative(paths))
+        listing = self.run("ls-tree", "-z", "--name-only", "HEAD", "--", *self._relative(paths))
         return set(filter(None, listing.split("\0")))
 
     @contextmanager
@@ -105,7 +168,7 @@ class GitRepo:
         On any failure, the body's or git's, the paths, the index and HEAD are put back.
         """
         self.ensure_safe(paths)
-        head = self._run("rev-parse", "HEAD").strip()
+        head = self.run("rev-parse", "HEAD").strip()
         tracked = self._tracked_at_head(paths)  # rekey commits thousands of paths at once
         existed = {path: self._relative([path])[0] in tracked for path in paths}
         try:
@@ -113,8 +176,8 @@ class GitRepo:
             relative = self._relative(paths)
             # An interrupt here waits for git to finish, then rolls back like any failure.
             with deferred_interrupts():
-                self._run("add", "--all", "--", *relative)
-                self._run("commit", "--quiet", "-m", message, "--", *relative,
+                self.run("add", "--all", "--", *relative)
+                self.run("commit", "--quiet", "-m", message, "--", *relative,
                           env=self._checked_tree(relative))
         except BaseException:
             with deferred_interrupts():
@@ -127,8 +190,8 @@ class GitRepo:
         File contents come from the commit itself, not through the index, so the working
         tree is restored even while another git process holds index.lock.
         """
-        if self._run("rev-parse", "HEAD").strip() != head:
-            self._run("reset", "--soft", head)
+        if self.run("rev-parse", "HEAD").strip() != head:
+            self.run("reset", "--soft", head)
         relative = self._relative(list(existed))
         for path, tracked in existed.items():
             if tracked:
@@ -138,23 +201,22 @@ class GitRepo:
             else:
                 path.unlink(missing_ok=True)
         # The index only changed if `git add` got as far as writing it.
-        if self._run("diff", "--cached", "--name-only", head, "--", *relative).strip():
-            self._run("reset", "--quiet", head, "--", *relative)
+        if self.run("diff", "--cached", "--name-only", head, "--", *relative).strip():
+            self.run("reset", "--quiet", head, "--", *relative)
 
     def _put_back(self, path: Path, head: str) -> None:
         name = self._relative([path])[0]
-        if self._run("cat-file", "-t", f"{head}:{name}").strip() != "blob":
-            self._run("checkout", head, "--", name)  # a directory: git restores it
+        if self.run("cat-file", "-t", f"{head}:{name}").strip() != "blob":
+            self.run("checkout", head, "--", name)  # a directory: git restores it
             return
-        content = self.git.execute(["git", "cat-file", "blob", f"{head}:{name}"],
-                                   stdout_as_string=False, strip_newline_in_stdout=False)
+        content = self.blob(self.run("rev-parse", f"{head}:{name}"))
         if not path.is_file() or path.read_bytes() != content:
             write_atomic_bytes(path, content)
 
     def commit_all(self, message: str) -> None:
         """Stage everything and commit (only for `init`, on a brand-new repository)."""
-        self._run("add", "--all")
-        self._run("commit", "--quiet", "-m", message, env=self._checked_tree(None))
+        self.run("add", "--all")
+        self.run("commit", "--quiet", "-m", message, env=self._checked_tree(None))
 
     def _checked_tree(self, relative: list[str] | None) -> dict[str, str]:
         """Check what is staged in-process; tell the hook which tree was checked.
@@ -169,23 +231,23 @@ class GitRepo:
         ):
             return {}  # someone else's staged changes: the hook checks the commit itself
         self.verify_staged(self)
-        return {CHECKED_TREE_ENV: self._run("write-tree").strip()}
+        return {CHECKED_TREE_ENV: self.run("write-tree").strip()}
 
     def file_history(self, path: Path) -> list[tuple[str, str]]:
         """(commit, text) of every committed version of a file, newest first."""
         relative = self._relative([path])[0]
-        commits = self._run("log", "--format=%H", "--", relative).split()
+        commits = self.run("log", "--format=%H", "--", relative).split()
         versions = []
         for commit in commits:
             try:
-                versions.append((commit, self._run("show", f"{commit}:{relative}")))
+                versions.append((commit, self.run("show", f"{commit}:{relative}")))
             except GitFailed:
                 continue  # the commit deleted the file
         return versions
 
     def index_entries(self, *pathspecs: str) -> dict[str, str]:
         """Path -> blob id of every file staged in the index (GIT_INDEX_FILE honoured)."""
-        listing = self._run("ls-files", "--stage", "-z", "--", *pathspecs)
+        listing = self.run("ls-files", "--stage", "-z", "--", *pathspecs)
         entries = {}
         for record in filter(None, listing.split("\0")):
             info, _, path = record.partition("\t")
@@ -196,28 +258,21 @@ class GitRepo:
 
     def blob(self, blob_id: str) -> bytes:
         """The content of one blob, read through a persistent `git cat-file --batch`."""
-        _ = self.git
+        _ = self._git
         return self._repo.odb.stream(bytes.fromhex(blob_id)).read()
 
     def staged_paths(self) -> set[str]:
         """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""
-        listing = self._run("diff", "--cached", "--name-only", "--no-renames", "-z")
+        listing = self.run("diff", "--cached", "--name-only", "--no-renames", "-z")
         return set(filter(None, listing.split("\0")))
 
     def git_path(self, name: str) -> Path:
         """A path inside the git directory, as git resolves it (core.hooksPath honoured)."""
-        return (self.root / self._run("rev-parse", "--git-path", name).strip()).resolve()
+        return (self.root / self.run("rev-parse", "--git-path", name).strip()).resolve()
 
     def _relative(self, paths: Sequence[Path]) -> list[str]:
         return [str(Path(p).resolve().relative_to(self.root.resolve())) for p in paths]
 
-    def _run(self, command: str, *args: str, env: dict[str, str] | None = None) -> str:
-        import git
-
-        try:
-            return getattr(self.git, command.replace("-", "_"))(*args, env=env)
-        except git.GitCommandError as exc:
-            raise GitFailed(_explain(command, exc)) from None
 
 
 def _within(path: str, mine: set[str]) -> bool:
@@ -226,13 +281,14 @@ def _within(path: str, mine: set[str]) -> bool:
     return any("/".join(parts[:end]) in mine for end in range(len(parts), 0, -1))
 
 
-def _explain(command: str, exc: Any) -> str:
-    stderr = str(getattr(exc, "stderr", "") or "")
+def _explain(command: str, result: GitResult) -> str:
+    stderr = result.err
     if "Please tell me who you are" in stderr or "empty ident" in stderr:
         return "git does not know who you are: set git config user.name and user.email"
     if command == "commit":
-        return (f"git commit failed (exit {exc.status}): a hook refused it or git is "
+        return (f"git commit failed (exit {result.status}): a hook refused it or git is "
                 "misconfigured; nothing was changed")
     if "index.lock" in stderr:
         return "another git process is running in this repository (index.lock); try again"
-    return f"git {command} failed (exit {exc.status})"
+    return f"git {command} failed (exit {result.status})"
+

@@ -46,17 +46,14 @@ def textconv_command() -> str:
 
 def configure_diff(repo: GitRepo) -> None:
     """`git diff` and `git log -p` show decrypted changes to a member with a key."""
-    repo.git.config("diff.sops.textconv", textconv_command())
+    repo.set_config("diff.sops.textconv", textconv_command())
     # A textconv cache would keep decrypted text in .git (refs/notes/textconv/sops).
-    repo.git.config("diff.sops.cachetextconv", "false")
+    repo.set_config("diff.sops.cachetextconv", "false")
 
 
 def diff_configured(repo: GitRepo) -> bool:
     """The diff driver points at this cocflow."""
-    try:
-        return repo.git.config("--get", "diff.sops.textconv") == textconv_command()
-    except Exception:
-        return False
+    return repo.config("diff.sops.textconv") == textconv_command()
 
 
 def hook_text() -> str:

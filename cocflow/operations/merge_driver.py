@@ -56,8 +56,8 @@ def _append_line(path: Path, line: str) -> None:
 
 def configure(repo: GitRepo) -> None:
     """Local git config naming the driver (each clone needs it: init, doctor --fix, sync)."""
-    repo.git.config(f"merge.{DRIVER}.name", "cocflow: merge encrypted cases")
-    repo.git.config(f"merge.{DRIVER}.driver", driver_command())
+    repo.set_config(f"merge.{DRIVER}.name", "cocflow: merge encrypted cases")
+    repo.set_config(f"merge.{DRIVER}.driver", driver_command())
 
 
 def install(root: Path) -> None:
@@ -68,9 +68,8 @@ def install(root: Path) -> None:
 
 def configured(repo: GitRepo) -> bool:
     """The driver is configured and points at an interpreter that exists."""
-    try:
-        command = repo.git.config("--get", f"merge.{DRIVER}.driver")
-    except Exception:
+    command = repo.config(f"merge.{DRIVER}.driver")
+    if command is None:
         return False
     parts = shlex.split(command)
     return bool(parts) and Path(parts[0]).is_file() and "merge-driver" in parts
@@ -78,11 +77,7 @@ def configured(repo: GitRepo) -> bool:
 
 def routed(repo: GitRepo) -> bool:
     """Case files carry the `merge=cocflow` attribute (from any attributes file)."""
-    try:
-        answer = repo.git.check_attr("merge", "--", SAMPLE_CASE)
-    except Exception:
-        return False
-    return answer.strip().endswith(f": {DRIVER}")
+    return repo.attribute("merge", SAMPLE_CASE) == DRIVER
 
 
 def ensure_active(root: Path) -> list[str]:

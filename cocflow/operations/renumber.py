@@ -12,24 +12,22 @@ has changed.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from cocflow.adapters.store import CASES_DIR
 from cocflow.domain.case import CASE_ID, next_case_id
-from cocflow.errors import EnvironmentProblem, RenumberFailed
+from cocflow.errors import EnvironmentProblem
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
 
 def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
     """Move unpushed cases whose id upstream also used; returns {old id: new id}."""
-    base = _git(ws, "merge-base", "HEAD", upstream).strip()
+    base = ws.git.run("merge-base", "HEAD", upstream).strip()
     colliding = colliding_ids(ws, base, upstream)
     if not colliding:
         return {}
-    if _git(ws, "rev-list", "--min-parents=2", f"{base}..HEAD").strip():
+    if ws.git.run("rev-list", "--min-parents=2", f"{base}..HEAD").strip():
         raise EnvironmentProblem(
             f"case(s) {', '.join(colliding)} were opened here and upstream under the same "
             "id, and your unpushed commits include a merge: cocflow cannot renumber them; "
@@ -37,7 +35,7 @@ def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
         )
     mapping = _new_ids(ws, colliding, upstream)
     head = _rewrite(ws, base, mapping)
-    _git(ws, "reset", "--quiet", "--keep", head)
+    ws.git.run("reset", "--quiet", "--keep", head)
     return mapping
 
 
@@ -59,79 +57,70 @@ def _new_ids(ws: Workspace, colliding: list[str], upstream: str) -> dict[str, st
 
 def _rewrite(ws: Workspace, base: str, mapping: dict[str, str]) -> str:
     """Rebuild base..HEAD with the cases moved; returns the new head commit."""
-    commits = _git(ws, "rev-list", "--reverse", f"{base}..HEAD").split()
-    fd, index = tempfile.mkstemp(prefix="cocflow-renumber-", suffix=".index",
-                                 dir=ws.git.git_dir())
-    os.close(fd)
+    commits = ws.git.run("rev-list", "--reverse", f"{base}..HEAD").split()
     resealed: dict[str, str] = {}  # old blob -> new blob: unchanged versions stay unchanged
     parent = base
-    try:
+    with ws.git.private_index("cocflow-renumber-") as env:
         for commit in commits:
-            tree = _rewrite_tree(ws, commit, mapping, resealed, {"GIT_INDEX_FILE": index})
+            tree = _rewrite_tree(ws, commit, mapping, resealed, env)
             parent = _recommit(ws, commit, tree, parent, mapping)
-    finally:
-        Path(index).unlink(missing_ok=True)
     return parent
 
 
 def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
                   resealed: dict[str, str], env: dict[str, str]) -> str:
-    _git(ws, "read-tree", commit, env=env)
+    ws.git.run("read-tree", commit, env=env)
     for old, new in mapping.items():
         _move_evidence(ws, old, new, env)
-        entry = _git(ws, "ls-files", "--stage", "--", _path(old), env=env).split()
+        entry = ws.git.run("ls-files", "--stage", "--", _path(old), env=env).split()
         if not entry:
             continue
         mode, blob = entry[0], entry[1]
         if blob not in resealed:
             resealed[blob] = _reseal(ws, blob, old, new)
-        _git(ws, "update-index", "--force-remove", "--", _path(old), env=env)
-        _git(ws, "update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{_path(new)}",
+        ws.git.run("update-index", "--force-remove", "--", _path(old), env=env)
+        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{_path(new)}",
              env=env)
-    return _git(ws, "write-tree", env=env).strip()
+    return ws.git.run("write-tree", env=env).strip()
 
 
 def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str]) -> None:
     # Evidence files hold no id (only their folder does): the same blobs move folder.
     folder = f"{CASES_DIR}/{old}/"
-    for line in _git(ws, "ls-files", "--stage", "--", folder, env=env).splitlines():
+    for line in ws.git.run("ls-files", "--stage", "--", folder, env=env).splitlines():
         info, path = line.split("\t", 1)
         mode, blob = info.split()[:2]
         moved = f"{CASES_DIR}/{new}/{path[len(folder):]}"
-        _git(ws, "update-index", "--force-remove", "--", path, env=env)
-        _git(ws, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{moved}", env=env)
+        ws.git.run("update-index", "--force-remove", "--", path, env=env)
+        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{moved}", env=env)
 
 
 def _reseal(ws: Workspace, blob: str, old: str, new: str) -> str:
     """One version of the case under its new id, re-encrypted; returns the new blob."""
-    document = decrypt_case(ws, old, _git(ws, "cat-file", "blob", blob, strip=False))
+    document = decrypt_case(ws, old, ws.git.run("cat-file", "blob", blob, strip=False))
     document["meta"]["id"] = new
     ciphertext = seal(ws, document).encode("utf-8")
-    with tempfile.TemporaryFile(dir=ws.git.git_dir()) as stream:  # ciphertext only
-        stream.write(ciphertext)
-        stream.seek(0)
-        return str(ws.git.git.execute(["git", "hash-object", "-w", "--stdin"],
-                                      istream=stream)).strip()
+    return ws.git.hash_object(ciphertext)
 
 
 def _recommit(ws: Workspace, commit: str, tree: str, parent: str,
               mapping: dict[str, str]) -> str:
-    name, email, date, *body = _git(ws, "log", "-1", "--format=%an%n%ae%n%aI%n%B",
+    name, email, date, *body = ws.git.run("log", "-1", "--format=%an%n%ae%n%aI%n%B",
                                     commit).split("\n")
     message = "\n".join(body).strip()
     for old, new in mapping.items():  # messages hold ids and states only
         message = re.sub(rf"\b{re.escape(old)}\b", new, message)
     env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date}
-    return _git(ws, "commit-tree", tree, "-p", parent, "-m", message, env=env).strip()
+    return ws.git.run("commit-tree", tree, "-p", parent, "-m", message, env=env).strip()
 
 
 def _added(ws: Workspace, base: str, tip: str) -> set[str]:
-    names = _git(ws, "diff", "--name-only", "--diff-filter=A", base, tip, "--", CASES_DIR)
+    names = ws.git.run("diff", "--name-only", "--diff-filter=A", base, tip, "--", CASES_DIR)
     return {_id(name) for name in names.split() if _id(name)}
 
 
 def _ids_at(ws: Workspace, tip: str) -> set[str]:
-    names = _git(ws, "ls-tree", "--name-only", tip, f"{CASES_DIR}/")
+    names = ws.git.run("ls-tree", "--name-only", tip, f"{CASES_DIR}/")
     return {_id(name) for name in names.split() if _id(name)}
 
 
@@ -143,21 +132,10 @@ def _id(name: str) -> str:
 
 
 def _blob(ws: Workspace, tip: str, case_id: str) -> str:
-    return _git(ws, "rev-parse", f"{tip}:{_path(case_id)}").strip()
+    return ws.git.run("rev-parse", f"{tip}:{_path(case_id)}").strip()
 
 
 def _path(case_id: str) -> str:
     return f"{CASES_DIR}/{case_id}.yaml"
 
-
-def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None,
-         strip: bool = True) -> str:
-    status, out, _err = ws.git.git.execute(
-        ["git", *args], with_extended_output=True, with_exceptions=False, env=env,
-        strip_newline_in_stdout=strip,
-    )
-    if status != 0:
-        raise RenumberFailed(f"git {args[0]} failed (exit {status}) while renumbering; "
-                             "nothing was changed")
-    return str(out)
 

@@ -97,12 +97,12 @@ def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Prefer
     if incoming == 0:
         return
     if result.outgoing == 0:
-        _git_checked(ws, "merge", "--ff-only", "--quiet", upstream.tracking)
+        ws.git.run("merge", "--ff-only", "--quiet", upstream.tracking)
         result.method = "fast-forward"
         return
     # Two members who opened a case at once drew one id for two reports: move ours first.
     # `before` is taken first, so a failed replay also undoes the renumbering.
-    before = _git_checked(ws, "rev-parse", "HEAD").strip()
+    before = ws.git.run("rev-parse", "HEAD").strip()
     result.renumbered.update(renumber_collisions(ws, upstream.tracking))
     _replay(ws, upstream, method, prefer, before)
     result.method = method
@@ -122,10 +122,11 @@ def _replay(ws: Workspace, upstream: Upstream, method: Method,
     command = (["rebase", "--quiet", upstream.tracking] if method == "rebase"
                else ["merge", "--ff", "--no-edit", "--quiet", upstream.tracking])
     try:
-        status, _out, err = _git(ws, *command, env=env)
-        if status == 0:
+        replayed = ws.git.attempt(*command, env=env)
+        if replayed.ok:
             return
-        conflicted = _git(ws, "diff", "--name-only", "--diff-filter=U")[1].split()
+        err = replayed.err
+        conflicted = ws.git.attempt("diff", "--name-only", "--diff-filter=U").out.split()
     except BaseException:
         with deferred_interrupts():
             _abort(ws, method, original)
@@ -155,16 +156,16 @@ def _abort(ws: Workspace, method: Method, original: str) -> None:
     git_dir = ws.git.git_dir()
     if method == "rebase" and any((git_dir / d).exists() for d in ("rebase-merge",
                                                                       "rebase-apply")):
-        _git(ws, "rebase", "--abort")
+        ws.git.attempt("rebase", "--abort")
     if method == "merge" and (git_dir / "MERGE_HEAD").exists():
-        _git(ws, "merge", "--abort")
-    if _git(ws, "rev-parse", "HEAD")[1].strip() != original:
+        ws.git.attempt("merge", "--abort")
+    if ws.git.attempt("rev-parse", "HEAD").out.strip() != original:
         # The tree was clean when sync began (checked), so this loses nothing.
-        _git(ws, "reset", "--quiet", "--hard", original)
+        ws.git.attempt("reset", "--quiet", "--hard", original)
 
 
 def _require_clean(ws: Workspace) -> None:
-    status = _git_checked(ws, "status", "--porcelain", "--untracked-files=no")
+    status = ws.git.run("status", "--porcelain", "--untracked-files=no")
     if status.strip():
         names = sorted({line[3:] for line in status.splitlines()})
         raise EnvironmentProblem(
@@ -174,18 +175,18 @@ def _require_clean(ws: Workspace) -> None:
 
 
 def _upstream(ws: Workspace) -> Upstream:
-    status, local, _ = _git(ws, "symbolic-ref", "--quiet", "--short", "HEAD")
-    if status != 0:
+    head = ws.git.attempt("symbolic-ref", "--quiet", "--short", "HEAD")
+    if not head.ok:
         raise EnvironmentProblem("HEAD is detached: switch to your branch (git switch main) "
                                  "before sync")
-    local = local.strip()
-    remote = _config(ws, f"branch.{local}.remote") or _default_remote(ws)
-    merge_ref = _config(ws, f"branch.{local}.merge") or f"refs/heads/{local}"
+    local = head.out.strip()
+    remote = ws.git.config(f"branch.{local}.remote") or _default_remote(ws)
+    merge_ref = ws.git.config(f"branch.{local}.merge") or f"refs/heads/{local}"
     return Upstream(remote, merge_ref.removeprefix("refs/heads/"), local)
 
 
 def _default_remote(ws: Workspace) -> str:
-    remotes = _git_checked(ws, "remote").split()
+    remotes = ws.git.run("remote").split()
     if "origin" in remotes:
         return "origin"
     if len(remotes) == 1:
@@ -199,57 +200,41 @@ def _default_remote(ws: Workspace) -> str:
 
 
 def _fetch(ws: Workspace, upstream: Upstream) -> None:
-    status, _out, _err = _git(ws, "fetch", "--quiet", upstream.remote)
-    if status != 0:
+    fetched = ws.git.attempt("fetch", "--quiet", upstream.remote)
+    if not fetched.ok:
         raise EnvironmentProblem(
-            f"git fetch {upstream.remote} failed (exit {status}): check the network and your "
-            "access to the repository; nothing was changed"
+            f"git fetch {upstream.remote} failed (exit {fetched.status}): check the network "
+            "and your access to the repository; nothing was changed"
         )
 
 
 def _push(ws: Workspace, upstream: Upstream) -> bool:
     """True when pushed; False when rejected because upstream moved (fetch and retry)."""
-    status, out, err = _git(ws, "push", "--porcelain", upstream.remote,
+    pushed = ws.git.attempt("push", "--porcelain", upstream.remote,
                             f"HEAD:refs/heads/{upstream.branch}")
-    if status == 0:
-        if not _config(ws, f"branch.{upstream.local}.remote"):
-            _git(ws, "branch", f"--set-upstream-to={upstream.name}", upstream.local)
+    if pushed.ok:
+        if not ws.git.config(f"branch.{upstream.local}.remote"):
+            ws.git.attempt("branch", f"--set-upstream-to={upstream.name}", upstream.local)
         return True
-    if "[rejected]" in out or "rejected" in err:
+    if "[rejected]" in pushed.out or "rejected" in pushed.err:
         return False
     raise EnvironmentProblem(
-        f"git push to {upstream.name} failed (exit {status}): check your access; your "
+        f"git push to {upstream.name} failed (exit {pushed.status}): check your access; your "
         "commits are safe in this clone: run `cocflow sync` again"
     )
 
 
-def _config(ws: Workspace, key: str) -> str:
-    status, out, _ = _git(ws, "config", "--get", key)
-    return out.strip() if status == 0 else ""
-
 
 def _exists(ws: Workspace, ref: str) -> bool:
-    return _git(ws, "rev-parse", "--verify", "--quiet", ref)[0] == 0
+    return ws.git.attempt("rev-parse", "--verify", "--quiet", ref).ok
 
 
 def _count(ws: Workspace, start: str, end: str) -> int:
-    return int(_git_checked(ws, "rev-list", "--count", f"{start}..{end}").strip() or 0)
+    return int(ws.git.run("rev-list", "--count", f"{start}..{end}").strip() or 0)
 
 
 def _count_all(ws: Workspace) -> int:
-    return int(_git_checked(ws, "rev-list", "--count", "HEAD").strip() or 0)
+    return int(ws.git.run("rev-list", "--count", "HEAD").strip() or 0)
 
 
-def _git(ws: Workspace, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run git in the repository; (status, stdout, stderr), never raising for a status."""
-    status, out, err = ws.git.git.execute(
-        ["git", *args], with_extended_output=True, with_exceptions=False, env=env or None,
-    )
-    return int(status), str(out), str(err)
 
-
-def _git_checked(ws: Workspace, *args: str) -> str:
-    status, out, _err = _git(ws, *args)
-    if status != 0:
-        raise EnvironmentProblem(f"git {args[0]} failed (exit {status}); nothing was changed")
-    return out
