@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cocflow.cli.report_render import render
 from cocflow.domain.transparency import (
     CaseFacts,
     _Suppressor,
     build_report,
     facts_from_meta,
     percentile,
-    render,
 )
 from tests.conftest import SENTINEL, Key, Result, report_yaml
 from tests.shared_repo import cli, module_repo

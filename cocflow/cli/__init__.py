@@ -34,9 +34,9 @@ COMMANDS = {
     "recuse": "access:recuse_command", "rekey": "access:rekey_command",
     "audit": "access:audit_command", "attach": "evidence:attach_command",
     "evidence": "evidence:evidence_command", "report": "report:report_command",
-    "verify": "reliability:verify_command", "sync": "reliability:sync_command",
-    "merge-driver": "reliability:merge_driver_command", "check": "ci:check_command",
-    "notify": "ci:notify_group", "textconv": "ci:textconv_command",
+    "verify": "check:verify_command", "sync": "sync:sync_command",
+    "merge-driver": "sync:merge_driver_command", "check": "check:check_command",
+    "notify": "notify:notify_group", "textconv": "check:textconv_command",
     "completion": "shell:completion_command",
 }
 

@@ -51,8 +51,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
       cocflow new --from-email - < report.eml
       cocflow new
     """
-    from cocflow.adapters import yamlio
-    from cocflow.operations.cases import open_case, open_case_from_email
+    from cocflow.operations.cases import open_case, open_case_from_email, read_intake
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
@@ -61,10 +60,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
     if email_source is not None:
         case = open_case_from_email(ws, email_source.read(), recuse)
     else:
-        if source is not None:
-            intake = yamlio.load_untrusted(source.read(), "the report file")
-        else:
-            intake = _ask_for_report()
+        intake = read_intake(source.read()) if source is not None else _ask_for_report()
         case = open_case(ws, intake, recuse)
     meta = case["meta"]
     if as_json:

@@ -33,12 +33,11 @@ def repo_option(function: F) -> F:
 
 
 def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
-    from cocflow.adapters.paths import find_root
-    from cocflow.adapters.store import CaseStore
     from cocflow.errors import CocflowError
+    from cocflow.operations.cases import case_ids
 
     try:
-        ids = CaseStore(find_root(ctx.ensure_object(dict).get("repo"))).ids()
+        ids = case_ids(ctx.ensure_object(dict).get("repo"))
     except CocflowError:
         return []
     return [case_id for case_id in ids if case_id.startswith(incomplete)]
@@ -66,10 +65,9 @@ def workspace() -> Any:
 
 def keyless_workspace() -> Any:
     """For commands that read only plaintext meta: no key is looked for."""
-    from cocflow.adapters.sops import Keyring
     from cocflow.operations.workspace import Workspace
 
-    return Workspace.open(repo_path(), Keyring())
+    return Workspace.open_keyless(repo_path())
 
 
 def emit_json(value: Any) -> None:

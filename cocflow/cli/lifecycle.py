@@ -17,7 +17,7 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
-from cocflow.cli.render import table
+from cocflow.cli.render import table, warn_unreadable
 from cocflow.domain import lifecycle
 
 
@@ -111,20 +111,17 @@ def edit_command(case_id: str, as_json: bool) -> None:
       cocflow edit 2026-0007
       EDITOR=nano cocflow edit 2026-0007
     """
-    from cocflow.adapters.editor import edit_text
     from cocflow.errors import InvalidInput
     from cocflow.operations.lifecycle import edit_case
 
-    def edit(text: str, problem: str | None) -> str | None:
-        if problem is not None:
-            if not sys.stdin.isatty():
-                raise InvalidInput(f"{problem}; the case was not changed")
-            click.echo(f"The edit is not valid: {problem}", err=True)
-            if not click.confirm("Edit again?", default=True):
-                raise InvalidInput("edit abandoned; the case was not changed")
-        return edit_text(text)
+    def again(problem: str) -> None:
+        if not sys.stdin.isatty():
+            raise InvalidInput(f"{problem}; the case was not changed")
+        click.echo(f"The edit is not valid: {problem}", err=True)
+        if not click.confirm("Edit again?", default=True):
+            raise InvalidInput("edit abandoned; the case was not changed")
 
-    case = edit_case(workspace(), case_id, edit)
+    case = edit_case(workspace(), case_id, again)
     if as_json:
         emit_json({"id": case_id, "changed": case is not None})
         return
@@ -168,7 +165,5 @@ def due_or_warn(ws: Any, within: int | None) -> list[Any]:
     from cocflow.operations.lifecycle import due
 
     found, unreadable = due(ws, within)
-    if unreadable:
-        click.echo(f"Warning: skipped {len(unreadable)} case file(s) whose meta cannot be read "
-                   f"({', '.join(unreadable)}): run `cocflow check`", err=True)
+    warn_unreadable(unreadable)
     return found

@@ -118,3 +118,12 @@ def _consent(consent: dict[str, Any]) -> str:
 
 def _indent(text: str, width: int = 2) -> list[str]:
     return [" " * width + line for line in str(text).rstrip().splitlines()]
+
+
+def warn_unreadable(case_ids: Sequence[str]) -> None:
+    """Name case files whose meta cannot be read (not fatal for deadline lists)."""
+    import click
+
+    if case_ids:
+        click.echo(f"Warning: skipped {len(case_ids)} case file(s) whose meta cannot be read "
+                   f"({', '.join(case_ids)}): run `cocflow check`", err=True)

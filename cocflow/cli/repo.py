@@ -43,10 +43,9 @@ def keygen_command(out: Path | None, as_json: bool) -> None:
       cocflow keygen
       cocflow keygen --out ~/.config/sops/age/keys.txt
     """
-    from cocflow.adapters.keys import default_key_file, generate
+    from cocflow.operations.setup import create_key
 
-    target = out or default_key_file()
-    public = generate(target)
+    target, public = create_key(out)
     if as_json:
         emit_json({"key_file": str(target), "public_key": public})
         return

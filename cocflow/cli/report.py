@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cocflow.cli.common import repo_option, say, workspace
-from cocflow.domain.transparency import FORMATS
+from cocflow.cli.report_render import FORMATS
 
 
 @click.command("report")
@@ -34,9 +34,8 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
       cocflow report --year 2026 --format html --out coc-report-2026.html
       cocflow report --year 2026 --json
     """
-    from cocflow.adapters.store import write_atomic
-    from cocflow.domain.transparency import render
-    from cocflow.operations.report import transparency_report
+    from cocflow.cli.report_render import render
+    from cocflow.operations.report import save_report, transparency_report
 
     if as_json and fmt not in ("markdown", "json"):
         raise click.UsageError("--json and --format html cannot be used together")
@@ -44,5 +43,5 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
     if out is None:
         click.echo(text, nl=False)
         return
-    write_atomic(out, text)
+    save_report(out, text)
     say(f"Wrote the {year} transparency report to {out}.")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from cocflow.adapters import schema
+from cocflow.adapters.paths import find_root
+from cocflow.adapters.store import CaseStore
 from cocflow.domain import deadlines, timestamps
 from cocflow.domain.access import require_enough_readers
 from cocflow.domain.case import intake_recusals, new_case, next_case_id
@@ -44,6 +47,18 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     document, files = seal_attachments(ws, document, attachments)
     save_with_evidence(ws, document, f"open {case_id} (received)", files)
     return document
+
+
+def read_intake(data: bytes | str) -> Any:
+    """An intake file (YAML or JSON), parsed with the untrusted-input limits."""
+    from cocflow.adapters import yamlio
+
+    return yamlio.load_untrusted(data, "the report file")
+
+
+def case_ids(repo: Path | None) -> list[str]:
+    """The ids of the cases in the repository at or above `repo` (for completion)."""
+    return CaseStore(find_root(repo)).ids()
 
 
 def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = ()

@@ -78,18 +78,22 @@ def _recuse_newly_reported_members(ws: Workspace, case: dict[str, Any], actor: s
 
 
 def edit_case(ws: Workspace, case_id: str,
-              edit: Callable[[str, str | None], str | None]) -> dict[str, Any] | None:
-    """Decrypt, let `edit(text, last_error)` change it until valid, re-encrypt and commit.
+              again: Callable[[str], None]) -> dict[str, Any] | None:
+    """Decrypt, let the user change it in their editor until valid, re-encrypt and commit.
 
-    `edit` returns the new text, or None to give up; returns the saved case, or None when
-    nothing changed.
+    After an invalid edit, `again(problem)` is called: it raises to give up. Returns the
+    saved case, or None when nothing changed.
     """
+    from cocflow.adapters.editor import edit_text
+
     case = decrypt_case(ws, require_case_id(case_id))
     ws.git.ensure_safe([ws.store.path(case_id)])
     text, problem = editable_text(case), None
     while True:
-        text = edit(text, problem)
-        if text is None or not text.strip():
+        if problem is not None:
+            again(problem)
+        text = edit_text(text)
+        if not text.strip():
             raise InvalidInput(f"edit of {case_id} cancelled; nothing was changed")
         try:
             updated = apply_edit(ws, case, text)

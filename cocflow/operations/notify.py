@@ -5,29 +5,22 @@ Only what `due` shows leaves the repository: case ids, states, deadlines and day
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
-import shutil
-import subprocess
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from cocflow import __version__
+from cocflow.adapters import webhook
+from cocflow.adapters.github import Runner, gh_runner
 from cocflow.domain.deadlines import DueCase
 from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.operations.lifecycle import due
+from cocflow.operations.workspace import Workspace
 
 LABEL = "cocflow-deadline"
 LABEL_COLOR = "B60205"
 MARKER = "<!-- cocflow-deadline: kept up to date by `cocflow notify github` -->"
-GH_TIMEOUT = 60.0
-WEBHOOK_TIMEOUT = 10.0
 
 
 def describe(case: DueCase) -> str:
@@ -111,34 +104,6 @@ def plan_github(open_issues: Sequence[dict[str, Any]], due: Sequence[DueCase]) -
                       tuple(numbers[1:]))
 
 
-Runner = Callable[[Sequence[str]], str]
-
-
-def gh_runner(root: Path) -> Runner:
-    """Run `gh` in the repository; refuses to start without gh or a token."""
-    gh = shutil.which("gh")
-    if gh is None:
-        raise EnvironmentProblem("gh (the GitHub CLI) not found on PATH: install it, or use "
-                                 "`cocflow notify webhook`")
-    if not (os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")):
-        raise EnvironmentProblem("no GitHub token: set GH_TOKEN (in a workflow: "
-                                 "`GH_TOKEN: ${{ github.token }}` with `issues: write`)")
-    environment = {**os.environ, "GH_PROMPT_DISABLED": "1", "NO_COLOR": "1"}
-
-    def run(args: Sequence[str]) -> str:
-        try:
-            done = subprocess.run([gh, *args], cwd=root, env=environment, capture_output=True,
-                                  text=True, timeout=GH_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            raise EnvironmentProblem(f"gh {args[0]} {args[1]} did not finish within "
-                                     f"{GH_TIMEOUT:.0f}s") from None
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["no message"])[0][:200]
-            raise EnvironmentProblem(f"gh {args[0]} {args[1]} failed (exit {done.returncode}): "
-                                     f"{reason}")
-        return done.stdout
-
-    return run
 
 
 def notify_github(run: Runner, due: Sequence[DueCase]) -> GithubPlan:
@@ -170,45 +135,40 @@ def notify_github(run: Runner, due: Sequence[DueCase]) -> GithubPlan:
 # --- webhook ----------------------------------------------------------------------------
 
 
-def webhook_host(url: str) -> str:
-    """Scheme and host of a webhook URL: its path and query are often the secret."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("the webhook URL must start with https:// (or http://) and name a "
-                           "host")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
-
-
 def webhook_payload(due: Sequence[DueCase]) -> dict[str, Any]:
     """Slack/Mattermost/Matrix-hook compatible: `text`, plus the list for other consumers."""
     return {"text": summary(due), "cases": [case.to_json() for case in due]}
 
 
-def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT) -> int:
-    """POST the payload as JSON; any failure is an EnvironmentProblem that hides the URL."""
-    host = webhook_host(url)
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode("utf-8"), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": f"cocflow/{__version__}"},
-    )
-    try:
-        # The scheme was checked above: urlopen would also open file:// URLs.
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        raise EnvironmentProblem(f"the webhook at {host} answered HTTP {exc.code}; nothing "
-                                 "was delivered") from None
-    except (OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError):
-            raise EnvironmentProblem(f"the webhook at {host} did not answer within "
-                                     f"{timeout:g}s; nothing was delivered") from None
-        # Only the kind of failure: a URLError's text can carry the full (secret) URL.
-        what = getattr(reason, "strerror", None) or type(reason).__name__
-        raise EnvironmentProblem(f"could not reach the webhook at {host} ({what}); nothing "
-                                 "was delivered") from None
-    if not 200 <= status < 300:
-        raise EnvironmentProblem(f"the webhook at {host} answered HTTP {status}; nothing was "
-                                 "delivered")
-    return status
+@dataclass(frozen=True)
+class Notified:
+    """What a notification did: the due list, cases skipped, and the transport's answer."""
+
+    due: list[DueCase]
+    unreadable: list[str]
+    github: GithubPlan | None = None
+    webhook_status: int | None = None
+
+
+def notify_github_issue(ws: Workspace, within: int | None) -> Notified:
+    """Bring the deadline issue of the repository's GitHub project in line with `due`."""
+    found, unreadable = due(ws, within)
+    return Notified(found, unreadable, github=notify_github(gh_runner(ws.root), found))
+
+
+def notify_webhook(ws: Workspace, url: str | None, within: int | None, always: bool,
+                   timeout: float) -> Notified:
+    """POST the due list to a webhook (nothing when nothing is due, unless `always`)."""
+    if not url:
+        raise InvalidInput("no webhook URL: pass --url or set COCFLOW_WEBHOOK_URL")
+    webhook.webhook_host(url)  # a bad URL is refused before anything is read
+    found, unreadable = due(ws, within)
+    status = None
+    if found or always:
+        status = webhook.post_webhook(url, webhook_payload(found), timeout)
+    return Notified(found, unreadable, webhook_status=status)
+
+
+def webhook_host(url: str) -> str:
+    """Where a webhook posts, without the (secret) path."""
+    return webhook.webhook_host(url)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from cocflow.adapters.store import write_atomic
 from cocflow.domain.transparency import (
     CaseFacts,
     build_report,
@@ -35,3 +37,8 @@ def _facts(ws: Workspace, meta: dict[str, Any]) -> CaseFacts:
         return facts_from_case(decrypt_case(ws, meta["id"]))
     except AccessDenied:
         return facts_from_meta(meta)
+
+
+def save_report(path: Path, text: str) -> None:
+    """Write a rendered report (counts only, no case content) atomically."""
+    write_atomic(path, text)

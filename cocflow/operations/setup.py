@@ -187,3 +187,11 @@ def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]
         return Finding(name, True, str(probe()))
     except CocflowError as exc:
         return Finding(name, False, str(exc))
+
+
+def create_key(out: Path | None) -> tuple[Path, str]:
+    """A new age identity at `out` (default: where sops looks); its path and public key."""
+    from cocflow.adapters.keys import generate
+
+    target = out or default_key_file()
+    return target, generate(target)

@@ -32,6 +32,11 @@ class Workspace:
         """The repository at `repo` or above the current directory."""
         return cls(find_root(repo), keyring if keyring is not None else local_keyring())
 
+    @classmethod
+    def open_keyless(cls, repo: Path | None = None) -> Workspace:
+        """For commands that read only plaintext meta: no key is looked for."""
+        return cls(find_root(repo), Keyring())
+
     @cached_property
     def store(self) -> CaseStore:
         return CaseStore(self.root)

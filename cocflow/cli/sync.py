@@ -1,8 +1,7 @@
-"""Reliability commands: verify, sync, and the git merge driver for case files."""
+"""Sharing work with the team: `sync`, and the git merge driver for case files."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,57 +16,9 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
-from cocflow.errors import AccessDenied, ProblemsFound
 
 if TYPE_CHECKING:
-    from cocflow.operations.verify import Report
-
-
-@click.command("verify")
-@click.option("--jobs", type=int, help="Cases decrypted at once (default: CPUs, at most 8).")
-@repo_option
-@json_option
-def verify_command(jobs: int | None, as_json: bool) -> None:
-    """Decrypt every case your key can read and prove it intact.
-
-    Checks the SOPS MAC (meta included), the full case schema, and that each file name
-    matches the id inside. Cases your key cannot open (recused, not a recipient) are listed
-    apart. Exit 1 when any case fails.
-
-    \b
-    Examples:
-      cocflow verify
-      cocflow verify --json
-    """
-    from cocflow.operations.verify import case_count, verify
-
-    ws = workspace()
-    if sys.stderr.isatty() and not as_json:
-        with click.progressbar(length=case_count(ws), label="verifying", file=sys.stderr) as bar:
-            report = verify(ws, jobs, lambda: bar.update(1))
-    else:
-        report = verify(ws, jobs)
-    if as_json:
-        emit_json(report.to_json())
-    else:
-        _print_verify(report)
-    if report.failed:
-        raise ProblemsFound(f"{len(report.failed)} case file(s) failed verification: restore "
-                            "them from git history and tell the team")
-    if report.unreadable and not report.verified:
-        raise AccessDenied(f"your key can open none of the {len(report.unreadable)} case(s)")
-
-
-def _print_verify(report: Report) -> None:
-    say(f"Verified {len(report.verified)} case(s): MAC, schema and file name intact.")
-    if report.unreadable:
-        say(f"Not readable with your key ({len(report.unreadable)}):")
-        for finding in report.unreadable:
-            say(f"  {finding.file}  {finding.code}")
-    if report.failed:
-        say(f"FAILED ({len(report.failed)}):")
-        for finding in report.failed:
-            say(f"  {finding.file}  {finding.message}")
+    pass
 
 
 @click.command("sync")
