@@ -28,7 +28,7 @@ def test_audit_of_a_repository_that_matches_the_policy_exits_0(repo, run, open_c
     assert result.exit_code == 0 and report["ok"]
     assert report["cases"] == [{"id": case_id, "readers": ["alice", "bob"], "recused": ["carol"],
                                 "departed": [], "recused_recipients": [], "missing": [],
-                                "problems": []}]
+                                "missing_escrow": [], "problems": [], "codes": []}]
 
 
 def test_audit_needs_no_key(repo, run, open_case):
@@ -121,3 +121,26 @@ def test_doctor_accepts_cases_the_member_is_recused_from(repo, run, keys, open_c
     result = run("-C", str(repo), "doctor", "--json", as_member=keys["bob"])
     finding = {f["check"]: f for f in json.loads(result.stdout)}["case access"]
     assert finding["ok"] and "recused from 1" in finding["detail"]
+
+
+def test_an_escrow_key_added_after_a_case_is_one_finding_for_audit_check_and_rekey(
+        repo, run, keys, open_case):
+    """One recipient policy: audit, check and rekey --dry-run agree on the escrow key."""
+    case_id = open_case()
+    team = repo / "team.yaml"
+    team.write_text(team.read_text().replace("escrow: []", f"escrow: [{keys['dave'].public}]"))
+    git(repo, "commit", "-qam", "escrow key")
+    audited, report = audit(run, repo)
+    assert audited.exit_code == 1, audited.stderr
+    assert report["cases"][0]["missing_escrow"] == [keys["dave"].public]
+    assert report["cases"][0]["codes"] == ["recipient-missing"]
+    checked = run("-C", str(repo), "check", "--json")
+    assert checked.exit_code == 1
+    assert [p["code"] for p in json.loads(checked.stdout)["problems"]] == ["recipient-missing"]
+    planned = run("-C", str(repo), "rekey", "--dry-run", "--json", as_member=keys["alice"])
+    assert json.loads(planned.stdout)["rekeyed"] == [case_id]
+    assert rekey(run, repo, keys["alice"])[0].exit_code == 0
+    assert audit(run, repo)[0].exit_code == 0
+    assert run("-C", str(repo), "check").exit_code == 0
+    again = run("-C", str(repo), "rekey", "--dry-run", "--json", as_member=keys["alice"])
+    assert json.loads(again.stdout)["rekeyed"] == []

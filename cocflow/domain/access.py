@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -135,49 +136,107 @@ def recipient_change(current: Iterable[str], desired: Iterable[str]) -> Recipien
                            tuple(k for k in have if k not in want))
 
 
+REKEY = "run `cocflow rekey`"
+
+
+def key_status(roster: Roster, key: str, recused: Iterable[str]) -> str | None:
+    """Why a recipient key should not be one: "recused", "departed", or None when allowed."""
+    owner = roster.handle_for_key(key)
+    if owner is not None:
+        return "recused" if owner in set(recused) else None
+    return None if key in roster.escrow else "departed"
+
+
+def short_key(key: str) -> str:
+    """A public key, shortened but still searchable in team.yaml's history."""
+    return key if len(key) <= 24 else f"{key[:16]}...{key[-6:]}"
+
+
 @dataclass(frozen=True)
-class CaseAccess:
-    """Who can read one case today (`readers`: members holding a recipient key), and how
-    that differs from the policy."""
+class Finding:
+    """One way a case's recipients break the policy: a stable code and words (no content)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """THE recipient policy applied to one file: who can read it, who should, what to change.
+
+    `check`, `audit`, `rekey --dry-run` and `doctor` all render this one value, so they
+    cannot disagree.
+    """
 
     case_id: str
+    current: tuple[str, ...]
+    desired: tuple[str, ...]
+    change: RecipientChange
     readers: tuple[str, ...]
     recused: tuple[str, ...]
     departed: tuple[str, ...]
     recused_recipients: tuple[str, ...]
     missing: tuple[str, ...]
+    missing_escrow: tuple[str, ...]
+    duplicated: tuple[str, ...]
+    allowed_readers: tuple[str, ...]
     min_recipients: int
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
 
     def problems(self) -> list[str]:
         """Each way this case breaks the policy, in words (ids and handles only)."""
-        found = []
-        if self.departed:
-            found.append(f"{len(self.departed)} recipient key(s) of no current member")
-        if self.recused_recipients:
-            found.append(f"recused but still recipients: {', '.join(self.recused_recipients)}")
-        if self.missing:
-            found.append(f"members who cannot read it yet: {', '.join(self.missing)}")
-        allowed = [h for h in self.readers if h not in self.recused]
-        if len(allowed) < self.min_recipients:
-            found.append(f"{len(allowed)} reader(s), fewer than min_recipients "
-                         f"({self.min_recipients})")
-        return found
+        return [finding.message for finding in self.findings]
 
 
-def case_access(roster: Roster, case_id: str, recused: Iterable[str],
-                recipients: Iterable[str]) -> CaseAccess:
-    """Compare a case's recipient keys with the roster and its recusals (no decryption)."""
-    excluded = list(dict.fromkeys(recused))
-    keys = set(recipients)
-    owners = key_owners(roster, keys)
+def assess(roster: Roster, case_id: str, recused: Iterable[str],
+           recipients: Iterable[str]) -> Assessment:
+    """Compare a file's recipient keys with the roster and the case's recusals."""
+    excluded = tuple(dict.fromkeys(recused))
+    listed = list(recipients)
+    current = tuple(dict.fromkeys(listed))
+    desired = tuple(desired_recipients(roster, excluded))
+    owners = key_owners(roster, current)
     holders = {owner for owner in owners.values() if owner not in (None, "escrow")}
-    return CaseAccess(
-        case_id=case_id,
-        readers=tuple(h for h in roster.handles if h in holders),
-        recused=tuple(excluded),
-        departed=tuple(sorted(k for k, owner in owners.items() if owner is None)),
+    readers = tuple(h for h in roster.handles if h in holders)
+    allowed = tuple(h for h in readers if h not in excluded)
+    assessment = Assessment(
+        case_id=case_id, current=current, desired=desired,
+        change=recipient_change(current, desired), readers=readers, recused=excluded,
+        departed=tuple(sorted(k for k in current if key_status(roster, k, excluded)
+                              == "departed")),
         recused_recipients=tuple(h for h in excluded if h in holders),
         missing=tuple(m.handle for m in roster.members
-                      if m.handle not in excluded and not set(m.keys) <= keys),
-        min_recipients=roster.min_recipients,
+                      if m.handle not in excluded and not set(m.keys) <= set(current)),
+        missing_escrow=tuple(k for k in roster.escrow if k not in current),
+        duplicated=tuple(sorted({k for k in listed if listed.count(k) > 1})),
+        allowed_readers=allowed, min_recipients=roster.min_recipients,
     )
+    return _with_findings(assessment, roster, listed)
+
+
+def _with_findings(found: Assessment, roster: Roster, listed: list[str]) -> Assessment:
+    findings = [Finding("recipient-duplicate", f"recipient {short_key(k)} is listed "
+                        f"{listed.count(k)} times; {REKEY}") for k in found.duplicated]
+    for key in found.current:
+        status = key_status(roster, key, found.recused)
+        if status == "recused":
+            findings.append(Finding("recipient-recused", f"{roster.handle_for_key(key)} is "
+                                    f"recused, yet their key {short_key(key)} is a recipient; "
+                                    f"{REKEY}"))
+        elif status == "departed":
+            findings.append(Finding("recipient-unknown", f"recipient {short_key(key)} is no "
+                                    f"member's key and not escrow (a departed member?); "
+                                    f"{REKEY}"))
+    for key in found.desired:
+        if key not in found.current:
+            owner = roster.handle_for_key(key) or "escrow"
+            findings.append(Finding("recipient-missing", f"{owner}'s key {short_key(key)} is "
+                                    f"not a recipient; {REKEY}"))
+    if len(found.allowed_readers) < found.min_recipients:
+        findings.append(Finding("too-few-recipients", f"readable by {len(found.allowed_readers)}"
+                                f" member(s), fewer than min_recipients ({found.min_recipients})"))
+    return dataclasses.replace(found, findings=tuple(findings))

@@ -12,7 +12,7 @@ import yaml
 from cocflow.adapters import sops, yamlio
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.store import read_meta
-from cocflow.domain.access import CaseAccess, Roster, case_access, require_enough_readers
+from cocflow.domain.access import Assessment, Roster, assess, key_status, require_enough_readers
 from cocflow.domain.case import event, recusal, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import CocflowError, InvalidInput
@@ -81,13 +81,13 @@ class PastAccess:
 class AuditReport:
     """Access of every case now, and (with history) in every committed version."""
 
-    cases: list[CaseAccess]
+    cases: list[Assessment]
     names: dict[str, str]
     history: list[PastAccess] | None = None
 
     @property
     def ok(self) -> bool:
-        return not any(c.problems() for c in self.cases)
+        return all(c.ok for c in self.cases)
 
     def label(self, key: str) -> str:
         """A person's handle for a key, from team.yaml now or in history; else the key."""
@@ -103,7 +103,7 @@ class AuditReport:
         return document
 
 
-def _access_json(access: CaseAccess, names: dict[str, str]) -> dict[str, Any]:
+def _access_json(access: Assessment, names: dict[str, str]) -> dict[str, Any]:
     return {
         "id": access.case_id,
         "readers": list(access.readers),
@@ -111,7 +111,9 @@ def _access_json(access: CaseAccess, names: dict[str, str]) -> dict[str, Any]:
         "departed": [{"key": k, "handle": names.get(k)} for k in access.departed],
         "recused_recipients": list(access.recused_recipients),
         "missing": list(access.missing),
+        "missing_escrow": list(access.missing_escrow),
         "problems": access.problems(),
+        "codes": [finding.code for finding in access.findings],
     }
 
 
@@ -119,7 +121,7 @@ def audit(ws: Workspace, history: bool = False) -> AuditReport:
     """Compare the recipients of every case and evidence file with the policy; keyless."""
     roster = ws.roster
     units = list(_audited_files(ws))
-    cases = [case_access(roster, label, recused, sops.recipients_of(text))
+    cases = [assess(roster, label, recused, sops.recipients_of(text))
              for label, _path, recused, text in units]
     report = AuditReport(cases, key_names(ws))
     if history:
@@ -140,24 +142,19 @@ def _audited_files(ws: Workspace) -> Iterator[tuple[str, Path, list[str], str]]:
                    path.read_text(encoding="utf-8"))
 
 
-def past_access(ws: Workspace, access: CaseAccess, names: dict[str, str],
+def past_access(ws: Workspace, access: Assessment, names: dict[str, str],
                 path: Path) -> list[PastAccess]:
     """Which departed or recused members' keys open which committed versions of a file."""
     roster = ws.roster
     versions: dict[str, list[str]] = {}
     for commit, text in ws.git.file_history(path):
         for key in dict.fromkeys(sops.recipients_of(text)):
-            if _why(roster, key, access.recused):
+            if key_status(roster, key, access.recused):
                 versions.setdefault(key, []).append(commit[:12])
-    return [PastAccess(access.case_id, key, names.get(key), _why(roster, key, access.recused)
-                       or "", tuple(commits)) for key, commits in versions.items()]
+    return [PastAccess(access.case_id, key, names.get(key),
+                       key_status(roster, key, access.recused) or "", tuple(commits))
+            for key, commits in versions.items()]
 
-
-def _why(roster: Roster, key: str, recused: Iterable[str]) -> str | None:
-    owner = roster.handle_for_key(key)
-    if owner is not None:
-        return "recused" if owner in recused else None
-    return None if key in roster.escrow else "departed"
 
 
 def key_names(ws: Workspace) -> dict[str, str]:
@@ -202,10 +199,12 @@ def local_access(ws: Workspace, local_keys: Iterable[str]) -> LocalAccess:
     """Compare each case's recipients with the local public keys (keyless)."""
     mine = set(local_keys)
     handle = next((h for h in map(ws.roster.handle_for_key, mine) if h), None)
-    should, recused = [], []
+    should: list[str] = []
+    recused: list[str] = []
     for case_id in ws.store.ids():
         text = ws.store.read(case_id)
-        if mine & set(sops.recipients_of(text)):
+        found = assess(ws.roster, case_id, _recused(text), sops.recipients_of(text))
+        if mine & set(found.current):
             continue
-        (recused if handle in _recused(text) else should).append(case_id)
+        (recused if handle in found.recused else should).append(case_id)
     return LocalAccess(tuple(should), tuple(recused))

@@ -19,7 +19,7 @@ from cocflow.adapters import schema, yamlio
 from cocflow.adapters.config import CONFIG_FILE, TEAM_FILE, validate_roster
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.store import CASES_DIR, read_meta
-from cocflow.domain.access import Roster, desired_recipients
+from cocflow.domain.access import REKEY, Roster, assess
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
 from cocflow.errors import CocflowError
 
@@ -55,7 +55,6 @@ ALLOWED_IN_CASES = frozenset({"README.md", ".gitkeep"})
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # A comment sops did not encrypt: `#` at a line start or after a blank, not followed by ENC[.
 PLAIN_COMMENT = re.compile(r"(?:^|\s)#(?!ENC\[)")
-REKEY = "run `cocflow rekey`"
 
 
 @dataclass(frozen=True)
@@ -340,36 +339,9 @@ def _age_recipients(block: dict[str, Any]) -> list[str]:
 
 def _check_recipients(actual: list[str], roster: Roster, recused: Iterable[str],
                       findings: _Findings) -> None:
-    """Recipients must be keys(members - recused) + escrow, with enough members."""
-    recused = set(recused)
-    desired = desired_recipients(roster, recused)
-    for key in sorted({k for k in actual if actual.count(k) > 1}):
-        findings.add("recipient-duplicate", f"recipient {_short(key)} is listed "
-                     f"{actual.count(key)} times; {REKEY}")
-    for key in dict.fromkeys(actual):
-        if key in desired:
-            continue
-        owner = roster.handle_for_key(key)
-        if owner in recused:
-            findings.add("recipient-recused", f"{owner} is recused, yet their key {_short(key)} "
-                         f"is a recipient; {REKEY}")
-        else:
-            findings.add("recipient-unknown", f"recipient {_short(key)} is no member's key and "
-                         f"not escrow (a departed member?); {REKEY}")
-    for key in desired:
-        if key not in actual:
-            owner = roster.handle_for_key(key) or "escrow"
-            findings.add("recipient-missing", f"{owner}'s key {_short(key)} is not a recipient; "
-                         f"{REKEY}")
-    members = {roster.handle_for_key(k) for k in actual} - {None} - recused
-    if len(members) < roster.min_recipients:
-        findings.add("too-few-recipients", f"readable by {len(members)} member(s), fewer than "
-                     f"min_recipients ({roster.min_recipients})")
-
-
-def _short(key: str) -> str:
-    """A public key, shortened but still searchable in team.yaml's history."""
-    return key if len(key) <= 24 else f"{key[:16]}...{key[-6:]}"
+    """Recipients must be what the one recipient policy (`assess`) calls for."""
+    for finding in assess(roster, findings.case or "", recused, actual).findings:
+        findings.add(finding.code, finding.message)
 
 
 def _duplicates(infos: dict[str, CaseInfo]) -> list[Problem]:

@@ -20,7 +20,7 @@ from cocflow.adapters import sops, yamlio
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import read_meta, write_atomic
-from cocflow.domain.access import desired_recipients, recipient_change, require_enough_readers
+from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.evidence import evidence_files
@@ -80,10 +80,10 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
         if len(readers) == 1:
             warnings.append(f"{readers[0]} is the only member who can read case {case_id}: "
                             "one lost key would lose it")
-        desired = desired_recipients(roster, recused)
         files = [(ws.store.path(case_id), text)] + [
             (path, path.read_text(encoding="utf-8")) for path in evidence_files(ws.store, case_id)]
-        found = [_file_change(case_id, path, body, desired, mine) for path, body in files]
+        found = [_file_change(assess(roster, case_id, recused, sops.recipients_of(body)), path,
+                              mine) for path, body in files]
         found = [change for change in found if change is not None]
         changes += found
         if not found:
@@ -91,14 +91,12 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
     return RekeyPlan(tuple(changes), tuple(unchanged), tuple(warnings))
 
 
-def _file_change(case_id: str, path: Path, text: str, desired: list[str],
-                 mine: set[str]) -> FileRekey | None:
-    current = sops.recipients_of(text)
-    change = recipient_change(current, desired)
+def _file_change(assessment: Assessment, path: Path, mine: set[str]) -> FileRekey | None:
+    change = assessment.change
     if not change.needed:
         return None
-    return FileRekey(case_id, path, change.add, change.remove, tuple(desired),
-                     bool(mine & set(current)))
+    return FileRekey(assessment.case_id, path, change.add, change.remove, assessment.desired,
+                     bool(mine & set(assessment.current)))
 
 
 def plan_result(plan: RekeyPlan) -> RekeyResult:
