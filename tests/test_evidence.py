@@ -13,10 +13,8 @@ import pytest
 from cocflow.adapters import sops
 from cocflow.adapters.sops import Keyring, recipients_of, sops_binary
 from cocflow.adapters.store import CaseStore
-from cocflow.domain.access import desired_recipients
 from cocflow.operations.access import recuse
-from cocflow.operations.evidence import evidence_files, reencrypt_evidence
-from cocflow.operations.workspace import Workspace
+from cocflow.operations.workspace import Workspace, decrypt_case, reencrypt
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
 from tests.shared_repo import cli, module_repo
 
@@ -118,9 +116,8 @@ def test_attached_evidence_leaks_nothing(shared):
 def test_evidence_files_lists_neutral_paths_in_number_order(shared):
     root, _ = shared
     expected = [evidence_path(root, "2026-0001", 1), evidence_path(root, "2026-0001", 2)]
-    assert evidence_files(root, "2026-0001") == expected
-    assert evidence_files(CaseStore(root), "2026-0001") == expected
-    assert evidence_files(root, "2026-0099") == []
+    assert CaseStore(root).evidence_files("2026-0001") == expected
+    assert CaseStore(root).evidence_files("2026-0099") == []
 
 
 def test_extraction_round_trips_the_sha256_and_writes_0600(shared, tmp_path):
@@ -292,7 +289,8 @@ def test_recusal_rotates_the_evidence_data_key_in_the_same_commit(repo, attached
 
 def test_reencrypt_leaves_evidence_already_right_alone(repo, attached, keys):
     ws = Workspace.open(repo, Keyring(keys["alice"].file))
-    assert reencrypt_evidence(ws, attached, desired_recipients(ws.roster, [])) == []
+    writes = reencrypt(ws, decrypt_case(ws, attached))
+    assert [path for path, _ in writes] == [ws.store.path(attached)]  # the case alone
 
 
 # --- rekey and audit cover evidence files like case files -------------------------------------

@@ -85,6 +85,26 @@ class CaseStore:
                     continue
         return sorted(found)
 
+    def evidence_dir(self, case_id: str) -> Path:
+        """The folder of a case's evidence files: cases/<id>/."""
+        return self.directory / require_case_id(case_id)
+
+    def evidence_path(self, case_id: str, number: int) -> Path:
+        """The neutral path of evidence `number`, e.g. cases/2026-0001/evidence-001.sops.json."""
+        from cocflow.domain.evidence import file_name
+
+        return self.evidence_dir(case_id) / file_name(number)
+
+    def evidence_files(self, case_id: str) -> list[Path]:
+        """Every evidence file of a case on disk, by number."""
+        from cocflow.domain.evidence import number_of
+
+        folder = self.evidence_dir(case_id)
+        if not folder.is_dir():
+            return []
+        found = [(number_of(p.name), p) for p in folder.iterdir() if p.is_file()]
+        return [path for number, path in sorted((n, p) for n, p in found if n is not None)]
+
     def case_files(self) -> list[Path]:
         """Every *.yaml file in cases/, case-named or not (for checks)."""
         if not self.directory.is_dir():

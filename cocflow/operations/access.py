@@ -16,7 +16,6 @@ from cocflow.domain.access import Assessment, Roster, assess, key_status, requir
 from cocflow.domain.case import event, recusal, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import CocflowError, InvalidInput
-from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
 
 
@@ -137,7 +136,7 @@ def _audited_files(ws: Workspace) -> Iterator[tuple[str, Path, list[str], str]]:
         text = ws.store.read(case_id)
         recused = _recused(text)
         yield case_id, ws.store.path(case_id), recused, text
-        for path in evidence_files(ws.store, case_id):
+        for path in ws.store.evidence_files(case_id):
             yield (f"{case_id}/{path.name}", path, recused,
                    path.read_text(encoding="utf-8"))
 

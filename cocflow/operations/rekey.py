@@ -23,7 +23,6 @@ from cocflow.adapters.store import read_meta, write_atomic
 from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
-from cocflow.operations.evidence import evidence_files
 from cocflow.operations.workspace import Workspace
 
 
@@ -81,7 +80,7 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
             warnings.append(f"{readers[0]} is the only member who can read case {case_id}: "
                             "one lost key would lose it")
         files = [(ws.store.path(case_id), text)] + [
-            (path, path.read_text(encoding="utf-8")) for path in evidence_files(ws.store, case_id)]
+            (path, path.read_text(encoding="utf-8")) for path in ws.store.evidence_files(case_id)]
         found = [_file_change(assess(roster, case_id, recused, sops.recipients_of(body)), path,
                               mine) for path, body in files]
         found = [change for change in found if change is not None]

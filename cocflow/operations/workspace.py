@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -15,9 +17,10 @@ from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
 from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
-from cocflow.domain.access import Roster, desired_recipients, require_enough_readers
+from cocflow.domain.access import Roster, assess, desired_recipients, require_enough_readers
 from cocflow.domain.case import compact, plaintext_leaves
 from cocflow.errors import AccessDenied, IntegrityError, Tampered
+from cocflow.operations.parallel import parallel
 
 
 @dataclass
@@ -115,35 +118,76 @@ def _shape_problems(document: dict[str, Any]) -> list[str]:
 
 
 def seal(ws: Workspace, document: dict[str, Any]) -> str:
-    """The one encrypt step: validate, compact, encrypt to the case's desired recipients."""
+    """Encrypt a case to its desired recipients: validated, compacted, checked afterwards."""
     case_id = document["meta"]["id"]
     schema.validate("case", schema.with_defaults("case", document), f"case {case_id}")
     recused = document["meta"]["recused"]
     require_enough_readers(ws.roster, recused, case_id)
     recipients = desired_recipients(ws.roster, recused)
     ciphertext = sops.encrypt(yamlio.dump(compact(document)), recipients, ws.keyring)
+    require_recipients(ciphertext, recipients, f"case {case_id}")
     leaks = plaintext_leaves(yamlio.load(ciphertext))
     if leaks:  # never commit a value sops left readable
         raise IntegrityError(f"refusing to write case {case_id}: plaintext at {leaks[0]}")
     return ciphertext
 
 
+def reencrypt(ws: Workspace, document: dict[str, Any]) -> list[tuple[Path, str]]:
+    """THE re-encrypt step: the case, and each evidence file whose recipients differ.
+
+    One post-condition for all of them: recipients equal the assessment's desired set (and,
+    for the case, no plaintext leaf). Returns (path, ciphertext) pairs; nothing is written.
+    """
+    case_id = document["meta"]["id"]
+    writes = [(ws.store.path(case_id), seal(ws, document))]
+    recused = document["meta"]["recused"]
+
+    def rotate(path: Path) -> tuple[Path, str] | None:
+        text = path.read_text(encoding="utf-8")
+        what = f"evidence {path.name} of case {case_id}"
+        require_evidence_document(text, what)
+        found = assess(ws.roster, case_id, recused, sops.recipients_of(text))
+        if not found.change.needed:
+            return None
+        rotated = sops.rotate(text, what, add=found.change.add, remove=found.change.remove,
+                              input_type="json", keyring=ws.keyring)
+        require_recipients(rotated, found.desired, what)
+        return path, rotated
+
+    rotated = parallel(rotate, ws.store.evidence_files(case_id))
+    return writes + [entry for entry in rotated if entry is not None]
+
+
+def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str) -> None:
+    """THE commit step: write each file atomically, check what is staged, commit once.
+
+    On any failure the files, the index and HEAD are as before.
+    """
+    with ws.git.one_commit([path for path, _ in writes], message):
+        for path, text in writes:
+            write_atomic(path, text)
+
+
 def save_case(ws: Workspace, document: dict[str, Any], message: str,
               also: tuple[tuple[Path, str], ...] = ()) -> Path:
-    """Encrypt, write atomically and commit once; on failure nothing is changed.
+    """Re-encrypt the case (and its evidence, when its recipients changed) and commit once."""
+    writes = reencrypt(ws, document)
+    commit(ws, [*writes, *also], message)
+    return writes[0][0]
 
-    Existing evidence files follow the case: whenever its recipients change (a recusal, an
-    edit that recuses a reported member, a merge) they are rotated in the same commit.
-    """
-    from cocflow.operations.evidence import reencrypt_evidence  # evidence builds on this module
 
-    case_id = document["meta"]["id"]
-    ciphertext = seal(ws, document)
-    recipients = desired_recipients(ws.roster, document["meta"]["recused"])
-    also = (*also, *reencrypt_evidence(ws, case_id, recipients))
-    path = ws.store.path(case_id)
-    with ws.git.one_commit([path, *(p for p, _ in also)], message):
-        ws.store.write(case_id, ciphertext)
-        for extra_path, text in also:
-            write_atomic(extra_path, text)
-    return path
+def require_recipients(ciphertext: str, recipients: Iterable[str], what: str) -> None:
+    """The post-condition of every encryption: exactly these recipients, no more, no fewer."""
+    if set(sops.recipients_of(ciphertext)) != set(recipients):
+        raise IntegrityError(f"refusing to write {what}: sops did not encrypt it to exactly the "
+                             "case's recipients")
+
+
+def require_evidence_document(text: str, what: str) -> None:
+    """An evidence file must be a sops JSON document before anything decrypts or rotates it."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or "data" not in document or "sops" not in document:
+        raise IntegrityError(f"{what} is not a sops document; restore it from git history")
