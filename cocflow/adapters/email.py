@@ -65,7 +65,8 @@ def _parse(data: bytes) -> EmailMessage:
     if "From" not in message:
         raise InvalidInput("this is not an email message (no From header): save the message "
                            "as .eml (raw source, headers included) and try again")
-    return message  # type: ignore[return-value]
+    assert isinstance(message, EmailMessage)  # policy.default parses into EmailMessage
+    return message
 
 
 def _header(message: Message, name: str) -> Any:
@@ -125,15 +126,19 @@ def _text_of(part: Message) -> str:
     try:
         content = part.get_content()  # type: ignore[attr-defined]
     except (LookupError, ValueError, AssertionError):  # unknown charset, broken encoding
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
-    return content if isinstance(content, str) else content.decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+    if isinstance(content, bytes):
+        return content.decode("utf-8", "replace")
+    return content if isinstance(content, str) else ""
 
 
 def _leaves(part: Message, parent: str | None = None) -> Iterator[tuple[Message, str | None]]:
     # A forwarded message (message/rfc822) is one piece of evidence, not opened up.
     if part.get_content_maintype() == "multipart" and part.is_multipart():
         for sub in part.get_payload():
-            yield from _leaves(sub, part.get_content_type())
+            if isinstance(sub, Message):
+                yield from _leaves(sub, part.get_content_type())
     else:
         yield part, parent
 
@@ -157,7 +162,8 @@ def _is_rendering(part: Message, parent: str | None) -> bool:
 
 def _payload(part: Message) -> bytes:
     if part.is_multipart():  # message/rfc822 and friends: the enclosed message(s) as sent
-        return b"".join(inner.as_bytes() for inner in part.get_payload())
+        return b"".join(inner.as_bytes() for inner in part.get_payload()
+                        if isinstance(inner, Message))
     payload = part.get_payload(decode=True)
     return payload if isinstance(payload, bytes) else b""
 

@@ -259,7 +259,8 @@ class GitRepo:
     def blob(self, blob_id: str) -> bytes:
         """The content of one blob, read through a persistent `git cat-file --batch`."""
         _ = self._git
-        return self._repo.odb.stream(bytes.fromhex(blob_id)).read()
+        data: bytes = self._repo.odb.stream(bytes.fromhex(blob_id)).read()
+        return data
 
     def staged_paths(self) -> set[str]:
         """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""

@@ -15,7 +15,7 @@ _SOURCE_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 def _schema_text(name: str) -> str:
     # In a wheel the schemas sit inside the package; in a source checkout they sit beside it.
-    packaged = resources.files("cocflow").joinpath("schemas", name)
+    packaged = resources.files("cocflow").joinpath("schemas").joinpath(name)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     return (_SOURCE_SCHEMAS / name).read_text(encoding="utf-8")
@@ -24,7 +24,8 @@ def _schema_text(name: str) -> str:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """One of `case`, `team`, `config`, parsed."""
-    return json.loads(_schema_text(f"{name}.schema.json"))
+    schema: dict[str, Any] = json.loads(_schema_text(f"{name}.schema.json"))
+    return schema
 
 
 @cache

@@ -48,6 +48,7 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIM
         what = getattr(reason, "strerror", None) or type(reason).__name__
         raise EnvironmentProblem(f"could not reach the webhook at {host} ({what}); nothing "
                                  "was delivered") from None
+    status = int(status)
     if not 200 <= status < 300:
         raise EnvironmentProblem(f"the webhook at {host} answered HTTP {status}; nothing was "
                                  "delivered")

@@ -27,7 +27,7 @@ def released_install(version: str = __version__) -> str:
 
 def workflow_text(name: str) -> str:
     """One workflow as shipped: inside the package in a wheel, beside it in a checkout."""
-    packaged = resources.files("cocflow").joinpath("github", "workflows", name)
+    packaged = resources.files("cocflow").joinpath("github").joinpath("workflows").joinpath(name)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     return (_SOURCE_WORKFLOWS / name).read_text(encoding="utf-8")

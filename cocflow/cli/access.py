@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from cocflow.operations.rekey import RekeyPlan, RekeyResult
+    from cocflow.operations.workspace import Workspace
 
 from cocflow.cli.common import (
     emit_json,
@@ -109,7 +113,7 @@ def _progress(total: int) -> Iterator[Any]:
         yield lambda _case_id: bar.update(1)
 
 
-def _say_rekey(result: Any, plan: Any, ws: Any) -> None:
+def _say_rekey(result: RekeyResult, plan: RekeyPlan, ws: Workspace) -> None:
     from cocflow.operations.access import key_names
 
     for warning in result.warnings:
@@ -196,8 +200,8 @@ def _say_audit(report: Any) -> None:
         return
     say("History: git keeps every version; these keys still open the versions listed "
         "(re-keying cannot change that):")
-    rows = [(p.case_id, p.handle or f"{p.key[:16]}... (unknown key)", p.why,
-             f"{len(p.commits)}: {', '.join(c[:8] for c in p.commits[:5])}"
-             + (" ..." if len(p.commits) > 5 else ""))
-            for p in report.history]
-    say(table(["case", "member", "why", "versions"], rows))
+    history_rows = [(p.case_id, p.handle or f"{p.key[:16]}... (unknown key)", p.why,
+                     f"{len(p.commits)}: {', '.join(c[:8] for c in p.commits[:5])}"
+                     + (" ..." if len(p.commits) > 5 else ""))
+                    for p in report.history]
+    say(table(["case", "member", "why", "versions"], history_rows))

@@ -73,9 +73,8 @@ def textconv_command(file: Path) -> None:
     """
     from cocflow.operations.hooks import textconv
 
-    stream = click.get_binary_stream("stdout")
-    stream.write(textconv(file))
-    stream.flush()
+    sys.stdout.buffer.write(textconv(file))
+    sys.stdout.buffer.flush()
 
 
 @click.command("verify")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from cocflow.operations.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +35,7 @@ def repo_option(function: F) -> F:
     return root_options(function)
 
 
-def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
     from cocflow.errors import CocflowError
     from cocflow.operations.cases import case_ids
 
@@ -57,13 +60,13 @@ def repo_path() -> Path | None:
     return click.get_current_context().ensure_object(dict).get("repo")
 
 
-def workspace() -> Any:
+def workspace() -> Workspace:
     from cocflow.operations.workspace import Workspace
 
     return Workspace.open(repo_path())
 
 
-def keyless_workspace() -> Any:
+def keyless_workspace() -> Workspace:
     """For commands that read only plaintext meta: no key is looked for."""
     from cocflow.operations.workspace import Workspace
 

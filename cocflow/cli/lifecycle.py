@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from cocflow.domain.deadlines import DueCase
+    from cocflow.operations.workspace import Workspace
 
 from cocflow.cli.common import (
     case_id_argument,
@@ -160,7 +164,7 @@ def due_command(within: int | None, as_json: bool) -> None:
     next_step("reply to the reporter, then `cocflow move ID acknowledged`")
 
 
-def due_or_warn(ws: Any, within: int | None) -> list[Any]:
+def due_or_warn(ws: Workspace, within: int | None) -> list[DueCase]:
     """The due list; case files whose meta cannot be read are named on stderr, not fatal."""
     from cocflow.operations.lifecycle import due
 

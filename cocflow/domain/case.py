@@ -47,7 +47,8 @@ def event(kind: str, actor: str, at: datetime, note: str | None = None) -> dict[
     return {"at": format_timestamp(at), "by": actor, "event": kind, "note": note}
 
 
-def recusal(handle: str, reason: str, actor: str, at: datetime, note: str | None = None) -> dict:
+def recusal(handle: str, reason: str, actor: str, at: datetime, note: str | None = None
+            ) -> dict[str, Any]:
     """One encrypted recusal record."""
     return {"handle": handle, "reason": reason, "note": note, "at": format_timestamp(at),
             "by": actor}
@@ -125,8 +126,8 @@ def _compact(value: Any) -> Any:
         kept = {k: _compact(v) for k, v in value.items()}
         return {k: v for k, v in kept.items() if not _empty(v)}
     if isinstance(value, list):
-        kept = [_compact(v) for v in value]
-        return [v for v in kept if not _empty(v)]
+        items = [_compact(v) for v in value]
+        return [v for v in items if not _empty(v)]
     return value
 
 

@@ -109,6 +109,6 @@ def find(case: dict[str, Any], number: int) -> dict[str, Any]:
     """The record of evidence `number`, or an error listing the numbers there are."""
     for item in case.get("evidence") or []:
         if item["number"] == number:
-            return item
+            return dict(item)
     known = ", ".join(str(i["number"]) for i in case.get("evidence") or []) or "none"
     raise InvalidInput(f"case {case['meta']['id']} has no evidence {number} (evidence: {known})")

@@ -65,7 +65,8 @@ def next_steps(status: str) -> str:
     return ", or ".join(moves) if moves else "nothing (the case is final)"
 
 
-def apply_move(case: dict[str, Any], request: MoveRequest, actor: str, now: datetime) -> dict:
+def apply_move(case: dict[str, Any], request: MoveRequest, actor: str,
+               now: datetime) -> dict[str, Any]:
     """The case after a legal move; InvalidInput naming the rule when the move is refused."""
     status = case["meta"]["status"]
     target = request.target
@@ -126,7 +127,8 @@ def _require_triaged(case: dict[str, Any]) -> None:
                            "`cocflow edit`")
 
 
-def _decision(case: dict[str, Any], request: MoveRequest, actor: str, stamp: str) -> dict:
+def _decision(case: dict[str, Any], request: MoveRequest, actor: str,
+              stamp: str) -> dict[str, Any]:
     if not request.outcomes:
         raise InvalidInput(f"deciding needs at least one --outcome, from: {', '.join(OUTCOMES)}")
     if not request.rationale:
@@ -151,7 +153,8 @@ def _decision(case: dict[str, Any], request: MoveRequest, actor: str, stamp: str
     }
 
 
-def add_note(case: dict[str, Any], kind: str, note: str, actor: str, now: datetime) -> dict:
+def add_note(case: dict[str, Any], kind: str, note: str, actor: str,
+             now: datetime) -> dict[str, Any]:
     """The case with one more timeline event recorded by a person."""
     if kind not in NOTE_EVENTS:
         raise InvalidInput(f"unknown event {kind!r}; events: {', '.join(NOTE_EVENTS)}")

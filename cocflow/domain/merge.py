@@ -128,7 +128,7 @@ class _State:
     closed_at: str | None
 
 
-def _state_of(document: dict[str, Any]) -> tuple[Any, ...]:
+def _state_of(document: dict[str, Any]) -> tuple[str, Any, Any]:
     return (document["meta"].get("status"), document.get("decision"), document.get("dismissal"))
 
 

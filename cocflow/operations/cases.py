@@ -32,6 +32,7 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
             report["occurred_at"], "report.occurred_at")}
         intake = {**intake, "report": report}
     schema.validate("case", intake, "report", definition="intake")
+    assert isinstance(report, dict)  # the intake schema requires a report mapping
     now = ws.now()
     received_at = timestamps.parse_timestamp(intake["received_at"], "received_at") if intake.get(
         "received_at") else now
@@ -71,7 +72,8 @@ def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = 
     return open_case(ws, parsed.intake, recuse, parsed.attachments)
 
 
-def list_cases(ws: Workspace, status: str | None = None, open_only: bool = False) -> list[dict]:
+def list_cases(ws: Workspace, status: str | None = None,
+               open_only: bool = False) -> list[dict[str, Any]]:
     """Plaintext meta of every case; no decryption, no key needed."""
     metas = ws.store.all_meta()
     if status:

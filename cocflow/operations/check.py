@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from cocflow.adapters import schema, yamlio
-from cocflow.adapters.config import CONFIG_FILE, TEAM_FILE, validate_roster
+from cocflow.adapters.config import TEAM_FILE, validate_roster
 from cocflow.adapters.git import GitRepo
+from cocflow.adapters.paths import CONFIG_FILE
 from cocflow.adapters.store import CASES_DIR, read_meta
 from cocflow.domain.access import REKEY, Roster, assess
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
@@ -163,7 +164,9 @@ class _Findings:
 def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
     """Every problem in the snapshot; with a scope, only those of the files in it."""
     paths = snapshot.paths()
-    wanted = (lambda path: True) if scope is None else (lambda path: path in scope)
+    def wanted(path: str) -> bool:
+        return scope is None or path in scope
+
     roster, problems = _load_team(snapshot, paths)
     problems += _check_config(snapshot, paths)
     case_paths = [path for path in paths if _is_case_file(path)]
@@ -333,7 +336,9 @@ def _check_sops_block(block: dict[str, Any], findings: _Findings, case_file: boo
 
 
 def _age_recipients(block: dict[str, Any]) -> list[str]:
-    entries = block.get("age") if isinstance(block.get("age"), list) else []
+    entries = block.get("age")
+    if not isinstance(entries, list):
+        return []
     return [str(e.get("recipient")) for e in entries if isinstance(e, dict)]
 
 

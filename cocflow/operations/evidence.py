@@ -76,7 +76,7 @@ def attach(ws: Workspace, case_id: str, file: Path, note: str | None = None) -> 
     case = decrypt_case(ws, case_id)
     updated, files = seal_attachments(ws, case, [attachment])
     save_with_evidence(ws, updated, f"attach evidence to {case_id}", files)
-    return updated["evidence"][-1]
+    return dict(updated["evidence"][-1])
 
 
 def _read_attachment(ws: Workspace, file: Path, note: str | None) -> Attachment:

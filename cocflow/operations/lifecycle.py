@@ -115,14 +115,15 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
     days = ws.config.warn_days if within is None else within
     if days < 0:
         raise InvalidInput("--within needs zero or more days")
-    metas, unreadable = [], []
+    metas: list[dict[str, Any]] = []
+    unreadable: list[str] = []
     for case_id in ws.store.ids():
         try:
-            meta = ws.store.meta(case_id)
+            meta: dict[str, Any] | None = ws.store.meta(case_id)
         except CocflowError:
             meta = None
-        if not deadlines.usable_meta(meta):
-            unreadable.append(case_id)
-        else:
+        if meta is not None and deadlines.usable_meta(meta):
             metas.append(meta)
+        else:
+            unreadable.append(case_id)
     return deadlines.due_cases(metas, ws.now(), days), unreadable

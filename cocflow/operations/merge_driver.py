@@ -18,12 +18,12 @@ from pathlib import Path
 
 from cocflow.adapters import sops
 from cocflow.adapters.git import GitRepo
-from cocflow.adapters.store import CASES_DIR, write_atomic
+from cocflow.adapters.store import CASES_DIR, case_label, write_atomic
 from cocflow.domain.access import Roster
 from cocflow.domain.case import require_case_id
 from cocflow.domain.merge import SIDES, MergeResult, Side, merge_cases
 from cocflow.errors import InvalidInput, MergeConflict
-from cocflow.operations.workspace import Workspace, case_label, decrypt_case, seal
+from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
 DRIVER = "cocflow"
 ATTRIBUTE = f"{CASES_DIR}/*.yaml merge={DRIVER}"
@@ -107,7 +107,7 @@ def preference() -> Side | None:
         return None
     if value not in SIDES:
         raise InvalidInput(f"{PREFER_VARIABLE} must be ours or theirs")
-    return value  # type: ignore[return-value]
+    return "ours" if value == "ours" else "theirs"
 
 
 def case_id_of(pathname: str) -> str:
@@ -162,7 +162,7 @@ def _narrowed(ws: Workspace, texts: list[str]) -> Workspace:
         for m in roster.members
     )
     narrowed = Workspace(ws.root, ws.keyring)
-    narrowed.roster = Roster(  # type: ignore[misc]
+    narrowed.roster = Roster(
         tuple(m for m in members if m.keys),
         tuple(k for k in roster.escrow if k not in dropped),
         roster.min_recipients,

@@ -19,11 +19,11 @@ import yaml
 from cocflow.adapters import sops, yamlio
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
-from cocflow.adapters.store import read_meta, write_atomic
+from cocflow.adapters.store import read_meta
 from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
-from cocflow.operations.workspace import Workspace
+from cocflow.operations.workspace import Workspace, commit
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,8 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
                             "one lost key would lose it")
         files = [(ws.store.path(case_id), text)] + [
             (path, path.read_text(encoding="utf-8")) for path in ws.store.evidence_files(case_id)]
-        found = [_file_change(assess(roster, case_id, recused, sops.recipients_of(body)), path,
-                              mine) for path, body in files]
-        found = [change for change in found if change is not None]
+        found = [change for path, body in files if (change := _file_change(
+            assess(roster, case_id, recused, sops.recipients_of(body)), path, mine))]
         changes += found
         if not found:
             unchanged.append(case_id)
@@ -115,18 +114,16 @@ def apply_rekey(ws: Workspace, plan: RekeyPlan, jobs: int | None = None,
     A case no local key can open goes to `need_other_member`; any other failure changes no file.
     """
     ws.git.ensure_safe([*(c.path for c in plan.changes), ws.root / TEAM_FILE])  # before sops
-    rotated, need_other = _rotate_all(ws, plan.changes, jobs, progress)
+    all_rotated, need_other = _rotate_all(ws, plan.changes, jobs, progress)
     # A case is re-keyed whole or not at all: one unreadable file holds back its siblings.
     held_back = set(need_other)
-    rotated = {path: text for path, (case_id, text) in rotated.items()
+    rotated = {path: text for path, (case_id, text) in all_rotated.items()
                if case_id not in held_back}
     rekeyed = sorted({case_id for case_id, _ in _owners(plan, rotated)})
     result = RekeyResult(rekeyed, list(plan.unchanged), sorted(held_back), list(plan.warnings))
     if rotated:
-        # team.yaml rides along unchanged so that one_commit refuses an uncommitted roster.
-        with ws.git.one_commit([*rotated, ws.root / TEAM_FILE], _message(result.rekeyed)):
-            for path, text in rotated.items():
-                write_atomic(path, text)
+        # team.yaml rides along unchanged, so an uncommitted roster is refused.
+        commit(ws, list(rotated.items()), _message(result.rekeyed), [ws.root / TEAM_FILE])
     return result
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from cocflow.adapters import sops, workflows
 from cocflow.adapters.config import (
-    CONFIG_FILE,
     CONFIG_TEXT,
     TEAM_FILE,
     TEAM_HEADER,
@@ -17,7 +16,7 @@ from cocflow.adapters.config import (
 )
 from cocflow.adapters.git import GitRepo, require_git
 from cocflow.adapters.keys import default_key_file, local_keyring, public_keys, whoami
-from cocflow.adapters.paths import find_root
+from cocflow.adapters.paths import CONFIG_FILE, find_root
 from cocflow.adapters.store import CASES_DIR
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations import hooks as guards
@@ -87,7 +86,7 @@ class Finding:
 def doctor(repo: Path | None) -> list[Finding]:
     """Check sops, git, the key, the roster and the repository; never raises for a finding."""
     findings = [_check("sops", lambda: f"{sops.version()} at {sops.sops_binary()}")]
-    findings.append(_check("git", lambda: (require_git(), "found")[1]))
+    findings.append(_check("git", _git_found))
     root_finding = _check("repository", lambda: str(find_root(repo)))
     findings.append(root_finding)
     findings.append(_check("key", _describe_key))
@@ -195,3 +194,8 @@ def create_key(out: Path | None) -> tuple[Path, str]:
 
     target = out or default_key_file()
     return target, generate(target)
+
+
+def _git_found() -> str:
+    require_git()
+    return "found"

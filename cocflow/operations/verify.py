@@ -17,7 +17,7 @@ from typing import Any
 
 from cocflow.adapters import integrity
 from cocflow.adapters.keys import public_keys
-from cocflow.adapters.store import CASES_DIR
+from cocflow.adapters.store import CASES_DIR, case_label
 from cocflow.domain.case import CASE_ID
 from cocflow.errors import (
     AccessDenied,
@@ -28,7 +28,7 @@ from cocflow.errors import (
     Tampered,
 )
 from cocflow.operations.check import Problem
-from cocflow.operations.workspace import Workspace, case_label, decrypt_case
+from cocflow.operations.workspace import Workspace, decrypt_case
 
 MAX_JOBS = 8
 

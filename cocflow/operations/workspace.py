@@ -97,7 +97,7 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     if document["meta"].get("id") != case_id:
         raise Tampered(label, "the file holds another case: renamed or copied over",
                                  file)
-    document = schema.with_defaults("case", document)
+    document = dict(schema.with_defaults("case", document))
     found = schema.problems("case", document) if full_schema else _shape_problems(document)
     if found:
         raise Tampered(label, f"it does not match the case schema: {found[0]}", file)
@@ -158,12 +158,14 @@ def reencrypt(ws: Workspace, document: dict[str, Any]) -> list[tuple[Path, str]]
     return writes + [entry for entry in rotated if entry is not None]
 
 
-def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str) -> None:
+def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
+           unchanged: Sequence[Path] = ()) -> None:
     """THE commit step: write each file atomically, check what is staged, commit once.
 
-    On any failure the files, the index and HEAD are as before.
+    `unchanged` files must be committed as they are (e.g. the roster a rekey followed). On
+    any failure the files, the index and HEAD are as before.
     """
-    with ws.git.one_commit([path for path, _ in writes], message):
+    with ws.git.one_commit([*(path for path, _ in writes), *unchanged], message):
         for path, text in writes:
             write_atomic(path, text)
 
