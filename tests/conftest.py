@@ -23,22 +23,27 @@ SENTINEL = "ZEBRA-SENTINEL-7731"
 HANDLES = ("alice", "bob", "carol", "dave")
 
 
+# The one isolation list: every test, and every module-scoped repository, runs with it.
+UNSET = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "COCFLOW_NOW",
+         "COCFLOW_SOPS", "COCFLOW_DEBUG", "COCFLOW_WEBHOOK_URL", "GH_TOKEN", "GITHUB_TOKEN",
+         "EDITOR", "VISUAL")
+
+
+def isolation(home: Path) -> dict[str, str]:
+    """The environment that points every path a user owns (home, config, git) at `home`."""
+    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"), "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@cocflow.invalid",
+            "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@cocflow.invalid"}
+
+
 @pytest.fixture(autouse=True)
 def isolated_user(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """No test reads or writes a real user's home, keys or git config."""
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name, value in {
-        "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@cocflow.invalid",
-        "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@cocflow.invalid",
-    }.items():
+    for name, value in isolation(home).items():
         monkeypatch.setenv(name, value)
-    for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-                 "COCFLOW_NOW", "COCFLOW_SOPS", "COCFLOW_DEBUG", "COCFLOW_WEBHOOK_URL",
-                 "GH_TOKEN", "GITHUB_TOKEN", "EDITOR", "VISUAL"):
+    for name in UNSET:
         monkeypatch.delenv(name, raising=False)
     return home
 

@@ -24,10 +24,11 @@ def recipients(repo: Path, case_id: str) -> list[str]:
 
 
 def raw_sops_decrypt(path: Path, key: Key) -> subprocess.CompletedProcess[str]:
-    """sops itself, not cocflow, with only this key."""
-    return subprocess.run([sops_binary(), "decrypt", str(path)],
+    """sops itself, not cocflow, with only this key (evidence files as binary)."""
+    binary = ["--input-type", "json", "--output-type", "binary"] if path.suffix == ".json" else []
+    return subprocess.run([sops_binary(), "decrypt", *binary, str(path)],
                           env={"SOPS_AGE_KEY_FILE": str(key.file), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, errors="replace", check=False)
 
 
 def data_key(text: str, key: Key) -> bytes:

@@ -13,15 +13,7 @@ from pathlib import Path
 import pytest
 
 from cocflow.adapters.keys import generate
-from tests.conftest import Key, Result, invoke_cli
-
-ISOLATION = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@cocflow.invalid",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@cocflow.invalid",
-}
-UNSET = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "COCFLOW_NOW",
-         "COCFLOW_SOPS", "COCFLOW_DEBUG", "EDITOR", "VISUAL")
+from tests.conftest import UNSET, Key, Result, invoke_cli, isolation
 
 
 def cli(*args: str, key: Key | None = None, now: str | None = None,
@@ -37,9 +29,7 @@ def cli(*args: str, key: Key | None = None, now: str | None = None,
 def module_repo(base: Path) -> Iterator[tuple[Path, dict[str, Key]]]:
     """A repository with alice, bob and carol, under `base`; isolation lasts while open."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**ISOLATION, "HOME": str(base),
-                            "GIT_CONFIG_GLOBAL": str(base / "gitconfig"),
-                            "XDG_CONFIG_HOME": str(base / "config")}.items():
+        for name, value in isolation(base).items():
             patch.setenv(name, value)
         for name in UNSET:
             patch.delenv(name, raising=False)

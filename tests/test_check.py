@@ -12,6 +12,7 @@ from cocflow.adapters import sops
 from cocflow.adapters.sops import Keyring
 from cocflow.operations.check import CODES
 from tests.conftest import SENTINEL, git, report_yaml
+from tests.keyaccess import case_file
 
 
 def check(repo: Path, run, *extra: str) -> tuple[int, dict, str]:
@@ -28,9 +29,6 @@ def check(repo: Path, run, *extra: str) -> tuple[int, dict, str]:
 def codes(report: dict) -> set[str]:
     return {problem["code"] for problem in report["problems"]}
 
-
-def case_file(repo: Path, case_id: str) -> Path:
-    return repo / "cases" / f"{case_id}.yaml"
 
 
 def replace_line(path: Path, pattern: str, replacement: str) -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from cocflow.adapters import sops
-from cocflow.adapters.sops import Keyring, recipients_of, sops_binary
+from cocflow.adapters.sops import Keyring, recipients_of
 from cocflow.adapters.store import CaseStore
 from cocflow.operations.access import recuse
 from cocflow.operations.workspace import Workspace, decrypt_case, reencrypt
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
+from tests.keyaccess import raw_sops_decrypt
 from tests.shared_repo import cli, module_repo
 
 CONTENT = b"chat log PIXEL-SENTINEL-4412 " + bytes(range(256))
@@ -68,13 +68,6 @@ def shared(tmp_path_factory: pytest.TempPathFactory):
 def evidence_path(repo: Path, case_id: str, number: int = 1) -> Path:
     return repo / "cases" / case_id / f"evidence-{number:03d}.sops.json"
 
-
-def raw_sops_decrypt(path: Path, key_file: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sops_binary(), "decrypt", "--input-type", "json", "--output-type", "binary", str(path)],
-        env={"SOPS_AGE_KEY_FILE": str(key_file), "PATH": "/usr/bin:/bin"},
-        capture_output=True, check=False,
-    )
 
 
 def test_attach_commits_the_case_and_a_neutrally_named_file_together(shared):
@@ -168,7 +161,7 @@ def test_a_recused_member_cannot_read_the_evidence(shared, tmp_path):
     result = cli("-C", str(root), "evidence", "2026-0002", "1", "--out", str(tmp_path / "o"),
                  key=keys["carol"])
     assert result.exit_code == 3 and not (tmp_path / "o").exists()
-    assert raw_sops_decrypt(evidence_path(root, "2026-0002"), keys["carol"].file).returncode == 128
+    assert raw_sops_decrypt(evidence_path(root, "2026-0002"), keys["carol"]).returncode == 128
 
 
 def test_evidence_swapped_for_another_valid_file_fails_the_hash(repo, attached, run, keys,
@@ -262,9 +255,9 @@ def recuse_through_helper(repo: Path, case_id: str, handle: str, actor_key) -> N
 def test_after_recusal_the_member_can_no_longer_decrypt_the_evidence(repo, attached, keys, run,
                                                                      tmp_path):
     path = evidence_path(repo, attached)
-    assert raw_sops_decrypt(path, keys["carol"].file).returncode == 0
+    assert raw_sops_decrypt(path, keys["carol"]).returncode == 0
     recuse_through_helper(repo, attached, "carol", keys["alice"])
-    assert raw_sops_decrypt(path, keys["carol"].file).returncode == 128
+    assert raw_sops_decrypt(path, keys["carol"]).returncode == 128
     assert keys["carol"].public not in path.read_text()
     result = run("-C", str(repo), "evidence", attached, "1", "--out", str(tmp_path / "c"),
                  as_member=keys["carol"])
@@ -302,8 +295,8 @@ def test_rekey_moves_evidence_to_the_new_team(repo, attached, run, keys):
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["rekeyed"] == [attached]
     path = evidence_path(repo, attached)
-    assert raw_sops_decrypt(path, keys["carol"].file).returncode == 128
-    assert raw_sops_decrypt(path, keys["dave"].file).returncode == 0
+    assert raw_sops_decrypt(path, keys["carol"]).returncode == 128
+    assert raw_sops_decrypt(path, keys["dave"]).returncode == 0
     assert git(repo, "status", "--porcelain") == ""
     second = run("-C", str(repo), "rekey", "--json", as_member=keys["alice"])
     assert json.loads(second.stdout)["rekeyed"] == []
