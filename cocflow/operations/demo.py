@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.process import run_cocflow
 from cocflow.errors import InvalidInput
 
 MEMBERS = (("alice", "Alice"), ("bob", "Bob"), ("carol", "Carol"))
@@ -48,21 +48,18 @@ class _Runner:
             prefix = f"SOPS_AGE_KEY_FILE=keys/{as_member}.txt "
         shown = "cocflow " + " ".join(shlex.quote(a) for a in args)
         self.say(f"\n== {title}\n$ {prefix}{shown}")
-        done = subprocess.run([sys.executable, "-m", "cocflow", *args], cwd=self.root,
-                              env=env, input=stdin, capture_output=True, text=True, check=False)
+        done = run_cocflow(args, self.root, env, stdin)
         output = (done.stdout + done.stderr).rstrip()
         if output:
             self.say(output)
-        if done.returncode != expect:
-            raise InvalidInput(f"demo step failed: {shown} exited {done.returncode}")
+        if done.status != expect:
+            raise InvalidInput(f"demo step failed: {shown} exited {done.status}")
         return done.stdout
 
 
     def git_log(self, title: str) -> None:
         self.say(f"\n== {title}\n$ git log --format=%s")
-        done = subprocess.run(["git", "log", "--format=%s"], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, check=True)
-        self.say(done.stdout.rstrip())
+        self.say(GitRepo(self.root).run("log", "--format=%s"))
 
 
 def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:

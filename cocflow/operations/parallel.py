@@ -1,9 +1,10 @@
-"""Running one sops call per file in a few threads (sops is a subprocess; threads suffice)."""
+"""The one thread pool: one sops call per file, a few at a time (sops is a subprocess)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 MAX_JOBS = 8
@@ -11,9 +12,32 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def parallel(function: Callable[[T], R], items: Sequence[T], jobs: int = MAX_JOBS) -> list[R]:
-    """`function` over `items`, results in order; the first error is raised."""
-    if len(items) <= 1 or jobs <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(jobs, len(items))) as pool:
-        return list(pool.map(function, items))
+def default_jobs() -> int:
+    """As many workers as CPUs, at most MAX_JOBS."""
+    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+
+
+def parallel(function: Callable[[T], R], items: Sequence[T], jobs: int | None = None,
+             done: Callable[[T], None] | None = None) -> list[R]:
+    """`function` over `items`, results in order; `done(item)` after each one (a progress bar).
+
+    The first error is raised, and nothing still queued is started.
+    """
+    workers = min(jobs or default_jobs(), len(items))
+    if workers <= 1:
+        return [_call(function, item, done) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: list[Future[R]] = [pool.submit(_call, function, item, done) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _call(function: Callable[[T], R], item: T, done: Callable[[T], None] | None) -> R:
+    result = function(item)
+    if done is not None:
+        done(item)
+    return result

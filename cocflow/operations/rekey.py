@@ -7,9 +7,7 @@ and only then writes every file and commits once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from cocflow.adapters.store import read_meta
 from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import plaintext_leaves
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
+from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, commit
 
 
@@ -138,34 +137,26 @@ def _case_ids(changes: Iterable[FileRekey]) -> list[str]:
 def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
                 progress: Callable[[str], None] | None
                 ) -> tuple[dict[Path, tuple[str, str]], list[str]]:
-    rotated: dict[Path, tuple[str, str]] = {}
-    need_other: list[str] = []
     keyring = ws.keyring  # resolved once, before the threads share it
-    workers = max(1, jobs or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures: dict[Future[str], FileRekey] = {
-            pool.submit(_rotate_one, change, change.path.read_text(encoding="utf-8"), keyring):
-            change for change in changes
-        }
+
+    def rotate(change: FileRekey) -> str | None:
+        """The rotated text, or None when no local key opens the file."""
         try:
-            for future in as_completed(futures):
-                change = futures[future]
-                try:
-                    rotated[change.path] = (change.case_id, future.result())
-                except AccessDenied:
-                    if change.case_id not in need_other:
-                        need_other.append(change.case_id)
-                except CocflowError as exc:
-                    # Same class, so the cause decides the exit code; the case is named.
-                    exc.args = (f"rekey stopped at case {change.case_id}, no case file was "
-                                f"changed: {exc}",)
-                    raise exc from None
-                if progress is not None:
-                    progress(change.case_id)
-        except BaseException:
-            for pending in futures:  # do not start what is still queued
-                pending.cancel()
-            raise
+            return _rotate_one(change, change.path.read_text(encoding="utf-8"), keyring)
+        except AccessDenied:
+            return None
+        except CocflowError as exc:
+            # Same class, so the cause decides the exit code; the case is named.
+            exc.args = (f"rekey stopped at case {change.case_id}, no case file was changed: "
+                        f"{exc}",)
+            raise exc from None
+
+    done = (lambda change: progress(change.case_id)) if progress else None
+    results = parallel(rotate, changes, jobs, done)
+    rotated = {change.path: (change.case_id, text)
+               for change, text in zip(changes, results, strict=True) if text is not None}
+    need_other = list(dict.fromkeys(change.case_id for change, text
+                                    in zip(changes, results, strict=True) if text is None))
     return rotated, need_other
 
 

@@ -8,9 +8,7 @@ a case is not a problem with the case.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +26,8 @@ from cocflow.errors import (
     Tampered,
 )
 from cocflow.operations.check import Problem
+from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
-
-MAX_JOBS = 8
 
 
 @dataclass
@@ -62,9 +59,6 @@ class _Outcome:
     failed: Problem | None = None
 
 
-def default_jobs() -> int:
-    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
-
 
 def case_count(ws: Workspace) -> int:
     """How many files `verify` will look at (for a progress bar)."""
@@ -83,11 +77,10 @@ def verify(ws: Workspace, jobs: int | None = None,
     local_keys = public_keys(ws.keyring)
     handle = _handle(ws)
     report = Report()
-    with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:
-        for outcome in pool.map(lambda path: _verify_file(ws, path, local_keys, handle), files):
-            _record(report, outcome)
-            if advance:
-                advance()
+    outcomes = parallel(lambda path: _verify_file(ws, path, local_keys, handle), files, jobs,
+                        (lambda _path: advance()) if advance else None)
+    for outcome in outcomes:
+        _record(report, outcome)
     return report
 
 
