@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cocflow.errors import (
     AccessDenied,
@@ -31,7 +30,6 @@ INTEGRITY_EXITS = {24: "its MAC does not decrypt", 25: "a value does not decrypt
                    EXIT_MAC_MISMATCH: "MAC mismatch", 52: "its MAC is missing"}
 DEFAULT_TIMEOUT = 120.0
 TIMEOUT_VARIABLE = "COCFLOW_SOPS_TIMEOUT"
-_RECIPIENT_LINE = re.compile(r"^\s*(?:-\s+)?recipient:\s*(\S.*?)\s*$")
 
 
 
@@ -240,25 +238,58 @@ def rotate(ciphertext: str, what: str, *, add: Iterable[str] = (), remove: Itera
 
 
 def recipients_of(ciphertext: str) -> list[str]:
-    """The age recipients in a sops document's metadata, read without a key."""
-    text = ciphertext
-    if text.lstrip().startswith("{"):
-        import json
+    """The age recipients in a sops document's metadata, read without a key.
 
-        try:
-            metadata = json.loads(text).get("sops") or {}
-        except ValueError:
-            return []
-        return [entry.get("recipient", "") for entry in metadata.get("age") or []]
-    block = text.split("\nsops:\n", 1)
-    if len(block) != 2:
+    The `sops:` block is parsed (YAML or JSON), exactly what sops itself reads; a file
+    without one has no recipients.
+    """
+    return age_recipients(metadata_of(ciphertext))
+
+
+def metadata_of(ciphertext: str) -> dict[str, Any]:
+    """The parsed `sops:` block of a YAML or JSON sops document ({} when there is none)."""
+    import json
+
+    from cocflow.adapters import yamlio
+
+    try:
+        if ciphertext.lstrip().startswith("{"):
+            document = json.loads(ciphertext)
+        else:
+            _head, found, block = ciphertext.partition("\nsops:\n")
+            document = yamlio.load_untrusted("sops:\n" + block, "sops metadata") if found else {}
+    except (ValueError, CocflowError):
+        return {}
+    metadata = document.get("sops") if isinstance(document, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def age_recipients(metadata: dict[str, Any]) -> list[str]:
+    """The age recipients named in a parsed `sops:` block, in order, duplicates kept."""
+    entries = metadata.get("age")
+    if not isinstance(entries, list):
         return []
-    keys = []
-    for line in block[1].splitlines():
-        match = _RECIPIENT_LINE.match(line)
-        if match:
-            keys.append(match.group(1).strip("'\""))
-    return keys
+    return [str(e.get("recipient", "")) for e in entries if isinstance(e, dict)]
+
+
+def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
+    """The parsed encrypted case document, or an integrity error when it is not a sops case.
+
+    Parsed with the untrusted-input limits: a case file is whatever was last pushed.
+    """
+    from cocflow.adapters import yamlio  # imported late so that `show` can start sops first
+    from cocflow.adapters.store import CASE_FILE_MAX_BYTES
+
+    try:
+        document = yamlio.load_untrusted(text, "the file", max_bytes=CASE_FILE_MAX_BYTES)
+    except InvalidInput as exc:
+        raise Tampered(label, str(exc), file) from None
+    if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
+        raise Tampered(label, "no meta block", file)
+    metadata = document.get("sops")
+    if not isinstance(metadata, dict) or not metadata.get("mac"):
+        raise Tampered(label, "no sops metadata or MAC", file)
+    return document
 
 
 def version() -> str:

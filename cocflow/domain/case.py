@@ -162,3 +162,16 @@ def _collect_plain(value: Any, path: str, found: list[str]) -> None:
 def is_ciphertext(value: Any) -> bool:
     """A value exactly as sops writes it encrypted."""
     return isinstance(value, str) and CIPHERTEXT.fullmatch(value) is not None
+
+
+def recused_handles(meta: object) -> tuple[str, ...] | None:
+    """The recused handles a meta block names, or None when it holds no list of handles.
+
+    The one reading of `meta.recused`; what a malformed list means is the caller's policy.
+    """
+    if not isinstance(meta, dict):
+        return None
+    value = meta.get("recused", [])
+    if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+        return None
+    return tuple(value)

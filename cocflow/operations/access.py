@@ -13,7 +13,7 @@ from cocflow.adapters import sops, yamlio
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.store import read_meta
 from cocflow.domain.access import Assessment, Roster, assess, key_status, require_enough_readers
-from cocflow.domain.case import event, recusal, require_case_id
+from cocflow.domain.case import event, recusal, recused_handles, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
@@ -180,10 +180,9 @@ def _names_in(team_text: str) -> dict[str, str]:
 def _recused(text: str) -> list[str]:
     """The recused handles in a case's plaintext meta; malformed meta (`check` flags it) is []."""
     try:
-        value = read_meta(text).get("recused")
+        return list(recused_handles(read_meta(text)) or ())
     except (CocflowError, yaml.YAMLError):
         return []
-    return [h for h in value if isinstance(h, str)] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)

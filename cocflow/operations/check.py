@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from cocflow.adapters import schema, yamlio
+from cocflow.adapters import schema, sops, yamlio
 from cocflow.adapters.config import TEAM_FILE, validate_roster
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
 from cocflow.adapters.store import CASES_DIR, read_meta
 from cocflow.domain.access import REKEY, Roster, assess
-from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
+from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves, recused_handles
 from cocflow.errors import CocflowError
 
 # Stable codes: scripts and CI logs rely on them; the README lists them.
@@ -255,7 +255,7 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
         findings.add("plaintext-comment", f"line {line} holds a comment that is not encrypted")
     _check_sops_block(document["sops"], findings, case_file=True)
     if roster is not None:
-        _check_recipients(_age_recipients(document["sops"]), roster, info.recused, findings)
+        _check_recipients(sops.age_recipients(document["sops"]), roster, info.recused, findings)
     return info, findings.found
 
 
@@ -264,9 +264,7 @@ def _case_info(meta: Any, fallback: str | None) -> CaseInfo:
         return CaseInfo(fallback)
     meta_id = meta.get("id") if isinstance(meta.get("id"), str) else None
     meta_id = meta_id if meta_id and CASE_ID.fullmatch(meta_id) else None
-    recused = meta.get("recused")
-    handles = tuple(h for h in recused if isinstance(h, str)) if isinstance(recused, list) else ()
-    return CaseInfo(meta_id or fallback, meta_id, handles)
+    return CaseInfo(meta_id or fallback, meta_id, recused_handles(meta) or ())
 
 
 def _light_info(path: str, data: bytes) -> CaseInfo:
@@ -335,12 +333,6 @@ def _check_sops_block(block: dict[str, Any], findings: _Findings, case_file: boo
                          f"(unencrypted_regex {CASE_UNENCRYPTED_REGEX} only)")
 
 
-def _age_recipients(block: dict[str, Any]) -> list[str]:
-    entries = block.get("age")
-    if not isinstance(entries, list):
-        return []
-    return [str(e.get("recipient")) for e in entries if isinstance(e, dict)]
-
 
 def _check_recipients(actual: list[str], roster: Roster, recused: Iterable[str],
                       findings: _Findings) -> None:
@@ -399,5 +391,5 @@ def check_evidence(path: str, data: bytes, case_id: str, case: CaseInfo | None,
         findings.add("plaintext", "data is not encrypted")
     _check_sops_block(document["sops"], findings, case_file=False)
     if roster is not None and case is not None:
-        _check_recipients(_age_recipients(document["sops"]), roster, case.recused, findings)
+        _check_recipients(sops.age_recipients(document["sops"]), roster, case.recused, findings)
     return findings.found

@@ -19,7 +19,7 @@ from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import read_meta
 from cocflow.domain.access import Assessment, assess, require_enough_readers
-from cocflow.domain.case import plaintext_leaves
+from cocflow.domain.case import plaintext_leaves, recused_handles
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, commit
@@ -73,7 +73,7 @@ def plan_rekey(ws: Workspace) -> RekeyPlan:
     changes, unchanged, warnings = [], [], []
     for case_id in ws.store.ids():
         text = ws.store.read(case_id)
-        recused = _meta_of(case_id, text).get("recused") or []
+        recused = _recused_in_meta(case_id, text)
         readers = require_enough_readers(roster, recused, case_id)
         if len(readers) == 1:
             warnings.append(f"{readers[0]} is the only member who can read case {case_id}: "
@@ -178,19 +178,20 @@ def _rotate_one(change: FileRekey, text: str, keyring: sops.Keyring) -> str:
     return new
 
 
-def _meta_of(case_id: str, text: str) -> dict[str, Any]:
+def _recused_in_meta(case_id: str, text: str) -> list[str]:
     try:
         meta = read_meta(text)
     except (CocflowError, yaml.YAMLError):
         raise IntegrityError(f"the meta block of case {case_id} cannot be read: restore the file "
                              "from git history") from None
-    if not isinstance(meta.get("recused") or [], list):
+    recused = recused_handles(meta)
+    if recused is None:
         raise IntegrityError(f"the meta block of case {case_id} has no list of recused handles: "
                              "restore the file from git history")
     if meta.get("id") != case_id:
         raise IntegrityError(f"the file of case {case_id} holds another case: it was renamed or "
                              "copied over; restore it from git history")
-    return meta
+    return list(recused)
 
 
 def _message(case_ids: list[str]) -> str:

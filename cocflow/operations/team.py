@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from cocflow.adapters.config import TEAM_FILE, check_recipient, save_roster, validate_roster
 from cocflow.domain.access import Member, readers, require_handle
+from cocflow.domain.case import recused_handles
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace
 
@@ -45,14 +46,15 @@ def remove_member(ws: Workspace, handle: str) -> list[str]:
     )
     readable = []
     for meta in ws.store.all_meta():
-        remaining = readers(updated, meta.get("recused") or [])
+        recused = recused_handles(meta) or ()
+        remaining = readers(updated, recused)
         if len(remaining) < roster.min_recipients:
             raise InvalidInput(
                 f"removing {handle} would leave case {meta['id']} with {len(remaining)} "
                 f"reader(s), fewer than min_recipients ({roster.min_recipients}): add a member "
                 "first"
             )
-        if handle not in (meta.get("recused") or []):
+        if handle not in recused:
             readable.append(meta["id"])
     path = ws.root / TEAM_FILE
     with ws.git.one_commit([path], f"team: remove member {handle}"):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import integrity
+from cocflow.adapters import sops
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import CASES_DIR, case_label
-from cocflow.domain.case import CASE_ID
+from cocflow.domain.case import CASE_ID, recused_handles
 from cocflow.errors import (
     AccessDenied,
     CocflowError,
@@ -102,8 +102,8 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
     case_id = path.stem
     try:
         text = path.read_text(encoding="utf-8")
-        parsed = integrity.envelope(text, case_label(case_id), file)
-        if not integrity.is_listed(parsed, local_keys):
+        parsed = sops.envelope(text, case_label(case_id), file)
+        if not set(local_keys) & set(sops.age_recipients(parsed["sops"])):
             return _Outcome(case_id, unreadable=_unreadable(file, case_id, parsed, handle))
         decrypt_case(ws, case_id, text)
     except AccessDenied as exc:
@@ -121,8 +121,8 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
 
 def _unreadable(file: str, case_id: str, parsed: dict[str, Any],
                 handle: str | None) -> Problem:
-    recused = parsed["meta"].get("recused") or []
-    if handle and isinstance(recused, list) and handle in recused:
+    recused = recused_handles(parsed["meta"]) or ()
+    if handle and handle in recused:
         return Problem(file, case_id, "recused", f"{handle} is recused from case {case_id}")
     return Problem(file, case_id, "not-a-recipient",
                    f"your key is not a recipient of case {case_id} (a new member before "

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import clock, integrity, schema, sops, yamlio
+from cocflow.adapters import clock, schema, sops, yamlio
 from cocflow.adapters.config import Config, load_config, load_roster
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
@@ -79,14 +79,14 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
-    parsed = integrity.envelope(text, label, file)
+    parsed = sops.envelope(text, label, file)
     try:
         pending = started or sops.start_decrypt(text, label, ws.keyring)
         plaintext = pending.result().decode("utf-8")
     except Tampered as exc:
         raise Tampered(label, exc.reason, file) from None
     except AccessDenied:
-        if integrity.is_listed(parsed, public_keys(ws.keyring)):
+        if set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
             raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
