@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cocflow.domain.case import require_case_id
+from cocflow.domain.case import CASE_ID, require_case_id
 from cocflow.errors import EnvironmentProblem, InvalidInput, Tampered
 
 CASES_DIR = "cases"
@@ -17,8 +17,17 @@ CASE_FILE_MAX_BYTES = 32_000_000
 
 
 def case_file(case_id: str) -> str:
-    """The repository path of a case file."""
+    """The repository path of a case file: cases/<id>.yaml."""
     return f"{CASES_DIR}/{case_id}.yaml"
+
+
+def case_id_of(repo_path: str) -> str | None:
+    """The case id of a repository path `cases/<id>.yaml`; None for any other path."""
+    folder, _, name = repo_path.rpartition("/")
+    stem = name.removesuffix(".yaml")
+    if folder != CASES_DIR or stem == name or not CASE_ID.fullmatch(stem):
+        return None
+    return stem
 
 
 def case_label(case_id: str) -> str:

@@ -19,7 +19,7 @@ from cocflow.adapters import schema, sops, yamlio
 from cocflow.adapters.config import TEAM_FILE, validate_roster
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
-from cocflow.adapters.store import CASES_DIR, read_meta
+from cocflow.adapters.store import CASES_DIR, case_id_of, read_meta
 from cocflow.domain.access import REKEY, Roster, assess
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves, recused_handles
 from cocflow.errors import CocflowError
@@ -234,7 +234,7 @@ def _check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
 def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo, list[Problem]]:
     """Every problem of one case file; the roster is None when team.yaml is unusable."""
     stem = PurePosixPath(path).name[: -len(".yaml")]
-    info = CaseInfo(stem if CASE_ID.fullmatch(stem) else None)
+    info = CaseInfo(case_id_of(path))
     try:
         document = yamlio.load_untrusted(data, path)
     except CocflowError as exc:
@@ -269,8 +269,7 @@ def _case_info(meta: Any, fallback: str | None) -> CaseInfo:
 
 def _light_info(path: str, data: bytes) -> CaseInfo:
     """Id and recusals only, for files outside a staged check's scope."""
-    stem = PurePosixPath(path).name[: -len(".yaml")]
-    fallback = stem if CASE_ID.fullmatch(stem) else None
+    fallback = case_id_of(path)
     try:
         return _case_info(read_meta(data.decode("utf-8")), fallback)
     except Exception:  # an unreadable file out of scope is the business of a full check

@@ -16,11 +16,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from cocflow.adapters import sops
+from cocflow.adapters import sops, store
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.store import CASES_DIR, case_label, write_atomic
 from cocflow.domain.access import Roster
-from cocflow.domain.case import require_case_id
 from cocflow.domain.merge import SIDES, MergeResult, Side, merge_cases
 from cocflow.errors import InvalidInput, MergeConflict
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
@@ -112,10 +111,10 @@ def preference() -> Side | None:
 
 def case_id_of(pathname: str) -> str:
     """The case id of a repository path `cases/<id>.yaml`, validated before any use."""
-    path = Path(pathname)
-    if path.parent != Path(CASES_DIR) or path.suffix != ".yaml":
+    case_id = store.case_id_of(pathname)
+    if case_id is None:
         raise InvalidInput(f"{pathname!r} is not a case file (cases/<id>.yaml)")
-    return require_case_id(path.stem)
+    return case_id
 
 
 def merge_files(ws: Workspace, base: Path, ours: Path, theirs: Path, pathname: str,

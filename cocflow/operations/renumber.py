@@ -13,10 +13,9 @@ has changed.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from cocflow.adapters.store import CASES_DIR
-from cocflow.domain.case import CASE_ID, next_case_id
+from cocflow.adapters.store import CASES_DIR, case_file, case_id_of
+from cocflow.domain.case import next_case_id
 from cocflow.errors import EnvironmentProblem
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
@@ -72,15 +71,15 @@ def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
     ws.git.run("read-tree", commit, env=env)
     for old, new in mapping.items():
         _move_evidence(ws, old, new, env)
-        entry = ws.git.run("ls-files", "--stage", "--", _path(old), env=env).split()
+        entry = ws.git.run("ls-files", "--stage", "--", case_file(old), env=env).split()
         if not entry:
             continue
         mode, blob = entry[0], entry[1]
         if blob not in resealed:
             resealed[blob] = _reseal(ws, blob, old, new)
-        ws.git.run("update-index", "--force-remove", "--", _path(old), env=env)
-        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{_path(new)}",
-             env=env)
+        ws.git.run("update-index", "--force-remove", "--", case_file(old), env=env)
+        ws.git.run("update-index", "--add", "--cacheinfo",
+                   f"{mode},{resealed[blob]},{case_file(new)}", env=env)
     return ws.git.run("write-tree", env=env).strip()
 
 
@@ -116,26 +115,17 @@ def _recommit(ws: Workspace, commit: str, tree: str, parent: str,
 
 def _added(ws: Workspace, base: str, tip: str) -> set[str]:
     names = ws.git.run("diff", "--name-only", "--diff-filter=A", base, tip, "--", CASES_DIR)
-    return {_id(name) for name in names.split() if _id(name)}
+    return {case_id for name in names.split() if (case_id := case_id_of(name))}
 
 
 def _ids_at(ws: Workspace, tip: str) -> set[str]:
     names = ws.git.run("ls-tree", "--name-only", tip, f"{CASES_DIR}/")
-    return {_id(name) for name in names.split() if _id(name)}
+    return {case_id for name in names.split() if (case_id := case_id_of(name))}
 
-
-def _id(name: str) -> str:
-    path = Path(name)
-    stem = path.stem
-    return stem if path.parent == Path(CASES_DIR) and path.suffix == ".yaml" and \
-        CASE_ID.fullmatch(stem) else ""
 
 
 def _blob(ws: Workspace, tip: str, case_id: str) -> str:
-    return ws.git.run("rev-parse", f"{tip}:{_path(case_id)}").strip()
+    return ws.git.run("rev-parse", f"{tip}:{case_file(case_id)}").strip()
 
-
-def _path(case_id: str) -> str:
-    return f"{CASES_DIR}/{case_id}.yaml"
 
 

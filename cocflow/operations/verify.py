@@ -15,8 +15,8 @@ from typing import Any
 
 from cocflow.adapters import sops
 from cocflow.adapters.keys import public_keys
-from cocflow.adapters.store import CASES_DIR, case_label
-from cocflow.domain.case import CASE_ID, recused_handles
+from cocflow.adapters.store import CASES_DIR, case_id_of, case_label
+from cocflow.domain.case import recused_handles
 from cocflow.errors import (
     AccessDenied,
     CocflowError,
@@ -96,10 +96,10 @@ def _record(report: Report, outcome: _Outcome) -> None:
 def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
                  handle: str | None) -> _Outcome:
     file = f"{CASES_DIR}/{path.name}"
-    if not CASE_ID.fullmatch(path.stem):
+    case_id = case_id_of(file)
+    if case_id is None:
         return _Outcome(None, failed=Problem(file, None, "file-name",
                                              f"{file} is not named <id>.yaml (YYYY-NNNN)"))
-    case_id = path.stem
     try:
         text = path.read_text(encoding="utf-8")
         parsed = sops.envelope(text, case_label(case_id), file)
