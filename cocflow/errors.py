@@ -86,7 +86,3 @@ class GitFailed(EnvironmentProblem):
 
 class SyncConflict(EnvironmentProblem):
     """git could not integrate upstream; the clone was put back as it was."""
-
-
-class RenumberFailed(EnvironmentProblem):
-    """git plumbing failed while renumbering; the branch was not moved."""

@@ -6,7 +6,6 @@ git repositories in tmp_path. Every path a user owns points into tmp_path.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -208,6 +207,3 @@ def assert_no_leak(root: Path, sentinel: str = SENTINEL, *also: str) -> None:
     for text in also:
         assert sentinel not in text
 
-
-def env_without(*names: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in names}

@@ -10,7 +10,7 @@ import pytest
 
 from cocflow.adapters import sops
 from cocflow.adapters.sops import Keyring
-from cocflow.operations.check import CODES
+from cocflow.domain.rules import CODES
 from tests.conftest import SENTINEL, git, report_yaml
 from tests.keyaccess import case_file
 

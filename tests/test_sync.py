@@ -362,3 +362,20 @@ def test_renumbering_moves_the_evidence_with_its_case(clones, run, keys, case_id
     ok(run("-C", str(b), "evidence", "2026-0003", "1", "--out", str(out), as_member=keys["carol"]))
     assert out.read_bytes() == screenshot.read_bytes()
     assert run("-C", str(b), "check").exit_code == 0
+
+
+def test_a_commit_made_with_plumbing_is_checked_like_the_pre_commit_hook(repo, run, open_case):
+    """Renumbering rewrites commits without the hook; require_clean_commit stands in for it."""
+    from cocflow.adapters.git import GitRepo
+    from cocflow.errors import ProblemsFound
+    from cocflow.operations.check import require_clean_commit
+
+    case_id = open_case()
+    repository = GitRepo(repo)
+    require_clean_commit(repository, "HEAD", {f"cases/{case_id}.yaml"})  # a sealed case passes
+    plain = repo / "cases" / "2026-0099.yaml"
+    plain.write_text("meta: {id: '2026-0099'}\nreport: {title: plaintext}\n")
+    git(repo, "add", str(plain))
+    git(repo, "commit", "--no-verify", "-qm", "plaintext")
+    with pytest.raises(ProblemsFound, match=r"not-sops|plaintext"):
+        require_clean_commit(repository, "HEAD", {"cases/2026-0099.yaml"})

@@ -8,7 +8,6 @@ from typing import Any
 
 from cocflow.adapters import schema, yamlio
 from cocflow.adapters.paths import CONFIG_FILE
-from cocflow.adapters.store import write_atomic
 from cocflow.domain.access import Roster
 from cocflow.errors import EnvironmentProblem, InvalidInput
 
@@ -78,12 +77,11 @@ def check_recipient(key: str) -> str:
     return key
 
 
-def save_roster(root: Path, roster: Roster) -> Path:
+def roster_text(roster: Roster) -> str:
+    """team.yaml as cocflow writes it, validated against its schema."""
     document = roster.to_document()
     schema.validate("team", document, TEAM_FILE)
-    path = root / TEAM_FILE
-    write_atomic(path, TEAM_HEADER + yamlio.dump(document))
-    return path
+    return TEAM_HEADER + yamlio.dump(document)
 
 
 TEAM_HEADER = (

@@ -256,6 +256,17 @@ class GitRepo:
                 entries[path] = blob
         return entries
 
+    def tree_entries(self, commit: str, *pathspecs: str) -> dict[str, str]:
+        """Path -> blob id of every file a commit holds under `pathspecs`."""
+        listing = self.run("ls-tree", "-r", "-z", commit, "--", *pathspecs)
+        entries = {}
+        for record in filter(None, listing.split("\0")):
+            info, _, path = record.partition("\t")
+            _mode, kind, blob = info.split()
+            if kind == "blob":
+                entries[path] = blob
+        return entries
+
     def blob(self, blob_id: str) -> bytes:
         """The content of one blob, read through a persistent `git cat-file --batch`."""
         _ = self._git

@@ -130,11 +130,6 @@ class CaseStore:
         except FileNotFoundError:
             raise InvalidInput(f"no case {case_id}: see `cocflow list`") from None
 
-    def write(self, case_id: str, ciphertext: str) -> Path:
-        path = self.path(case_id)
-        write_atomic(path, ciphertext)
-        return path
-
     def meta(self, case_id: str) -> dict[str, Any]:
         """The plaintext meta of one case, without sops and without a key.
 

@@ -9,7 +9,7 @@ import sys
 import click
 
 from cocflow import __version__
-from cocflow.cli.common import root_options
+from cocflow.cli.common import repo_option
 from cocflow.errors import CocflowError
 
 EPILOG = """\b
@@ -60,7 +60,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cocflow")
-@root_options
+@repo_option
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """cocflow: the case tool of a Code of Conduct response team.

@@ -21,18 +21,14 @@ def _remember_repo(ctx: click.Context, _param: click.Parameter, value: Path | No
     return value
 
 
-def root_options(function: F) -> F:
-    """-C/--repo on the group, so `cocflow -C PATH list` works."""
+def repo_option(function: F) -> F:
+    """-C/--repo, on the group (`cocflow -C PATH list`) and on each command (`list -C PATH`)."""
     return click.option(
         "-C", "--repo", type=click.Path(path_type=Path, file_okay=False), expose_value=False,
         callback=_remember_repo, is_eager=True,
         help="The case repository (default: the nearest parent holding cocflow.yaml).",
     )(function)
 
-
-def repo_option(function: F) -> F:
-    """-C/--repo on a command, so `cocflow list -C PATH` works too."""
-    return root_options(function)
 
 
 def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:

@@ -78,7 +78,7 @@ def notify_webhook_command(url: str | None, within: int | None, always: bool, ti
       COCFLOW_WEBHOOK_URL=https://chat.example.org/hooks/... cocflow notify webhook
       cocflow notify webhook --url https://chat.example.org/hooks/... --always
     """
-    from cocflow.operations.notify import notify_webhook, webhook_host
+    from cocflow.operations.notify import notify_webhook
 
     done = notify_webhook(keyless_workspace(), url, within, always, timeout)
     warn_unreadable(done.unreadable)
@@ -89,5 +89,5 @@ def notify_webhook_command(url: str | None, within: int | None, always: bool, ti
     elif status is None:
         say("Nothing is due; nothing was sent (--always posts anyway).")
     else:
-        say(f"Posted {len(due)} due case(s) to the webhook at {webhook_host(str(url))} "
+        say(f"Posted {len(due)} due case(s) to the webhook at {done.webhook_host} "
             f"(HTTP {status}).")

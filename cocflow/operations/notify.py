@@ -148,6 +148,7 @@ class Notified:
     unreadable: list[str]
     github: GithubPlan | None = None
     webhook_status: int | None = None
+    webhook_host: str | None = None
 
 
 def notify_github_issue(ws: Workspace, within: int | None) -> Notified:
@@ -161,14 +162,10 @@ def notify_webhook(ws: Workspace, url: str | None, within: int | None, always: b
     """POST the due list to a webhook (nothing when nothing is due, unless `always`)."""
     if not url:
         raise InvalidInput("no webhook URL: pass --url or set COCFLOW_WEBHOOK_URL")
-    webhook.webhook_host(url)  # a bad URL is refused before anything is read
+    host = webhook.webhook_host(url)  # a bad URL is refused before anything is read
     found, unreadable = due(ws, within)
     status = None
     if found or always:
         status = webhook.post_webhook(url, webhook_payload(found), timeout)
-    return Notified(found, unreadable, webhook_status=status)
+    return Notified(found, unreadable, webhook_status=status, webhook_host=host)
 
-
-def webhook_host(url: str) -> str:
-    """Where a webhook posts, without the (secret) path."""
-    return webhook.webhook_host(url)

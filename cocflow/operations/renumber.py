@@ -17,6 +17,7 @@ import re
 from cocflow.adapters.store import CASES_DIR, case_file, case_id_of
 from cocflow.domain.case import next_case_id
 from cocflow.errors import EnvironmentProblem
+from cocflow.operations.check import require_clean_commit
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
 
@@ -34,6 +35,10 @@ def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
         )
     mapping = _new_ids(ws, colliding, upstream)
     head = _rewrite(ws, base, mapping)
+    # The rewritten commits skip the pre-commit hook: check what they changed ourselves.
+    changed = set(ws.git.run("diff", "--name-only", "--no-renames", "-z", base, head)
+                  .split("\0")) - {""}
+    require_clean_commit(ws.git, head, changed)
     ws.git.run("reset", "--quiet", "--keep", head)
     return mapping
 

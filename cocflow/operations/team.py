@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from cocflow.adapters.config import TEAM_FILE, check_recipient, save_roster, validate_roster
+from cocflow.adapters.config import TEAM_FILE, check_recipient, roster_text, validate_roster
 from cocflow.domain.access import Member, readers, require_handle
 from cocflow.domain.case import recused_handles
 from cocflow.errors import InvalidInput
-from cocflow.operations.workspace import Workspace
+from cocflow.operations.workspace import Workspace, commit
 
 
 def normalize_key(key: str) -> str:
@@ -31,9 +31,7 @@ def add_member(ws: Workspace, handle: str, keys: Iterable[str], name: str | None
         raise InvalidInput("a member needs at least one --key")
     member = Member(handle, clean, name, ws.now().date().isoformat())
     updated = validate_roster(dataclasses.replace(roster, members=(*roster.members, member)))
-    path = ws.root / TEAM_FILE
-    with ws.git.one_commit([path], f"team: add member {handle}"):
-        save_roster(ws.root, updated)
+    commit(ws, [(ws.root / TEAM_FILE, roster_text(updated))], f"team: add member {handle}")
     return member
 
 
@@ -56,7 +54,5 @@ def remove_member(ws: Workspace, handle: str) -> list[str]:
             )
         if handle not in recused:
             readable.append(meta["id"])
-    path = ws.root / TEAM_FILE
-    with ws.git.one_commit([path], f"team: remove member {handle}"):
-        save_roster(ws.root, updated)
+    commit(ws, [(ws.root / TEAM_FILE, roster_text(updated))], f"team: remove member {handle}")
     return readable

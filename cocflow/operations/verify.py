@@ -17,6 +17,7 @@ from cocflow.adapters import sops
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import CASES_DIR, case_id_of, case_label
 from cocflow.domain.case import recused_handles
+from cocflow.domain.rules import Problem
 from cocflow.errors import (
     AccessDenied,
     CocflowError,
@@ -25,7 +26,6 @@ from cocflow.errors import (
     InvalidInput,
     Tampered,
 )
-from cocflow.operations.check import Problem
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
 

@@ -1,0 +1,160 @@
+"""The keyless check's rules: stable codes, findings, and the checks that need no I/O.
+
+Messages name files, case ids, key names, paths inside a document, line numbers and public
+keys; never a value. `operations/check.py` reads the files and applies these rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cocflow.domain.access import REKEY, Roster, assess
+from cocflow.domain.case import CASE_ID, is_ciphertext, recused_handles
+
+# Stable codes: scripts and CI logs rely on them; the README lists them.
+CODES = {
+    "not-sops": "a file in cases/ that is not a SOPS document (or not readable as one)",
+    "plaintext": "a value outside top-level meta that is not encrypted",
+    "plaintext-comment": "a YAML comment that is not encrypted",
+    "meta-invalid": "meta missing, or not matching the schema (extra keys, dates, status)",
+    "id-mismatch": "the file name is not cases/<meta.id>.yaml",
+    "duplicate-id": "two files hold the same case id",
+    "recipient-recused": "a recused member's key is a recipient",
+    "recipient-unknown": "a recipient is no member's key nor escrow (a departed member?)",
+    "recipient-missing": "a member who is not recused (or an escrow key) is not a recipient",
+    "recipient-duplicate": "a recipient is listed twice",
+    "recipient-not-age": "keys of another kind (pgp, kms, ...) can open the file",
+    "too-few-recipients": "fewer than min_recipients members can read the case",
+    "sops-no-mac": "sops metadata without a MAC",
+    "sops-version": "a sops format version cocflow does not know (it knows 3.x)",
+    "sops-settings": "sops settings other than cocflow's (unencrypted_regex ^meta$ only)",
+    "evidence-orphan": "evidence in cases/<id>/ without cases/<id>.yaml",
+    "unexpected-file": "a file in cases/ that is neither a case nor evidence",
+    "team-invalid": "team.yaml missing or invalid",
+    "config-invalid": "cocflow.yaml missing or invalid",
+}
+
+KNOWN_SOPS_MAJOR = "3"
+CASE_UNENCRYPTED_REGEX = "^meta$"
+OTHER_KEY_KINDS = ("pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "key_groups")
+OTHER_SETTINGS = ("encrypted_regex", "unencrypted_suffix", "encrypted_suffix",
+                  "encrypted_comment_regex", "unencrypted_comment_regex", "mac_only_encrypted")
+ALLOWED_IN_CASES = frozenset({"README.md", ".gitkeep"})
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A comment sops did not encrypt: `#` at a line start or after a blank, not followed by ENC[.
+PLAIN_COMMENT = re.compile(r"(?:^|\s)#(?!ENC\[)")
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: where, which case, a stable code, and a message without case content."""
+
+    file: str
+    case: str | None
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "case": self.case, "code": self.code, "message": self.message}
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The outcome of one check run."""
+
+    cases: int
+    problems: tuple[Problem, ...]
+    staged: bool = False
+    files_in_scope: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "cases": self.cases,
+                "problems": [p.to_json() for p in self.problems]}
+
+@dataclass
+class CaseInfo:
+    """What other checks need to know about one case file."""
+
+    label: str | None
+    meta_id: str | None = None
+    recused: tuple[str, ...] = ()
+
+@dataclass
+class Findings:
+    """Problems of one file, all labelled with its path and case id."""
+
+    file: str
+    case: str | None
+    found: list[Problem] = field(default_factory=list)
+
+    def add(self, code: str, message: str) -> None:
+        assert code in CODES, code
+        self.found.append(Problem(self.file, self.case, code, message))
+
+def case_info(meta: Any, fallback: str | None) -> CaseInfo:
+    if not isinstance(meta, dict):
+        return CaseInfo(fallback)
+    meta_id = meta.get("id") if isinstance(meta.get("id"), str) else None
+    meta_id = meta_id if meta_id and CASE_ID.fullmatch(meta_id) else None
+    return CaseInfo(meta_id or fallback, meta_id, recused_handles(meta) or ())
+
+def in_meta(message: str) -> str:
+    return "meta" + message[len("(top)"):] if message.startswith("(top)") else f"meta.{message}"
+
+def masked(value: Any) -> Any:
+    """The same tree with odd key names replaced, so that paths never carry free text."""
+    if isinstance(value, dict):
+        return {(key if isinstance(key, str) and SAFE_NAME.fullmatch(key) else f"<key {n}>"):
+                masked(sub) for n, (key, sub) in enumerate(value.items(), 1)}
+    if isinstance(value, list):
+        return [masked(sub) for sub in value]
+    return value
+
+def plain_comment_lines(text: str) -> list[int]:
+    # sops encrypts comments outside unencrypted keys as `#ENC[...]` and cocflow writes none;
+    # ciphertext, base64 and meta values hold no ` #`, so any other `#` starts a plain comment.
+    return [n for n, line in enumerate(text.splitlines(), 1) if PLAIN_COMMENT.search(line)]
+
+def check_sops_block(block: dict[str, Any], findings: Findings, case_file: bool) -> None:
+    if not is_ciphertext(block.get("mac")):
+        findings.add("sops-no-mac", "sops metadata has no MAC: nothing proves the file is "
+                     "unchanged since it was encrypted; restore it from git history")
+    version = str(block.get("version", ""))
+    if version.split(".")[0] != KNOWN_SOPS_MAJOR:
+        shown = version if re.fullmatch(r"[0-9][0-9.]{0,15}", version) else "missing"
+        findings.add("sops-version", f"sops format version {shown} is not one cocflow knows "
+                     f"({KNOWN_SOPS_MAJOR}.x)")
+    for kind in OTHER_KEY_KINDS:
+        if block.get(kind):
+            findings.add("recipient-not-age", f"sops.{kind} lists keys: cocflow encrypts to age "
+                         f"keys only, and whoever holds those can read it; {REKEY}")
+    if case_file:
+        changed = [name for name in OTHER_SETTINGS if block.get(name)]
+        if block.get("unencrypted_regex") != CASE_UNENCRYPTED_REGEX or changed:
+            findings.add("sops-settings", "encrypted with other sops settings than cocflow's "
+                         f"(unencrypted_regex {CASE_UNENCRYPTED_REGEX} only)")
+
+def check_recipients(actual: list[str], roster: Roster, recused: Iterable[str],
+                      findings: Findings) -> None:
+    """Recipients must be what the one recipient policy (`assess`) calls for."""
+    for finding in assess(roster, findings.case or "", recused, actual).findings:
+        findings.add(finding.code, finding.message)
+
+def duplicates(infos: dict[str, CaseInfo]) -> list[Problem]:
+    files_of: dict[str, list[str]] = defaultdict(list)
+    for path, info in infos.items():
+        if info.meta_id:
+            files_of[info.meta_id].append(path)
+    problems = []
+    for case_id, files in files_of.items():
+        for path in files if len(files) > 1 else ():
+            others = ", ".join(f for f in files if f != path)
+            problems.append(Problem(path, case_id, "duplicate-id",
+                                    f"case id {case_id} is also in {others}"))
+    return problems
