@@ -48,3 +48,35 @@ def test_no_module_catches_an_error_by_its_exit_number():
                      isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute)
                      and node.left.attr == "exit_code" for node in ast.walk(tree))]
     assert offenders == []
+
+
+def test_no_import_cycle_among_cocflow_modules():
+    """Lazy imports inside functions count too: a cycle is a cycle however late it closes."""
+    graph: dict[str, set[str]] = {}
+    for path, tree in modules():
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        targets = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        graph[name.removesuffix(".__init__")] = targets
+    graph = {m: {t for t in ts if t in graph and t != m} for m, ts in graph.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    path_so_far: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path_so_far.append(module)
+        for target in graph[module]:
+            if state.get(target) == 1:
+                cycles.append([*path_so_far[path_so_far.index(target):], target])
+            elif target not in state:
+                visit(target)
+        path_so_far.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert cycles == []
