@@ -46,7 +46,7 @@ def build_repository(root: Path, size: int, real: bool = False) -> tuple[Path, P
     """A case repository with `size` cases; returns (root, alice's key file)."""
     os.environ.update(GIT_IDENTITY)
     os.environ["COCFLOW_NOW"] = NOW
-    init_repository(root)
+    init_repository(root, ci="none")
     keys = {}
     for handle in MEMBERS:
         keys[handle] = root.parent / f"{root.name}-{handle}.txt"

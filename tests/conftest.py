@@ -128,7 +128,7 @@ def git(root: Path, *args: str) -> str:
 def repo(tmp_path: Path, keys: dict[str, Key], run: Run) -> Path:
     """A case repository with alice, bob and carol on the roster (dave joins in some tests)."""
     root = tmp_path / "repo"
-    assert run("init", str(root)).exit_code == 0
+    assert run("init", str(root), "--ci", "none").exit_code == 0
     for handle in ("alice", "bob", "carol"):
         result = run("-C", str(root), "team", "add", handle, "--key", keys[handle].public)
         assert result.exit_code == 0, result.stderr

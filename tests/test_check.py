@@ -46,7 +46,7 @@ def test_a_healthy_repository_is_clean(repo, open_case, run):
 
 
 def test_a_fresh_repository_without_members_is_clean(tmp_path, run):
-    assert run("init", str(tmp_path / "coc")).exit_code == 0
+    assert run("init", str(tmp_path / "coc"), "--ci", "none").exit_code == 0
     assert check(tmp_path / "coc", run)[0] == 0
 
 

@@ -43,7 +43,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[
                             "GIT_COMMITTER_EMAIL": "t@cocflow.invalid"}.items():
             patch.setenv(name, value)
         keys = {h: Key(h, base / f"{h}.txt", generate(base / f"{h}.txt")) for h in HANDLES}
-        root = init_repository(base / "repo")
+        root = init_repository(base / "repo", ci="none")
         for handle in ("alice", "bob", "carol"):
             add_member(Workspace.open(root, Keyring()), handle, [keys[handle].public])
         yield root, keys

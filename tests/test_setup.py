@@ -12,7 +12,7 @@ from tests.conftest import git
 
 
 def test_init_makes_a_committed_case_repository(tmp_path: Path, run):
-    result = run("init", str(tmp_path / "coc"))
+    result = run("init", str(tmp_path / "coc"), "--ci", "none")
     assert result.exit_code == 0, result.stderr
     root = tmp_path / "coc"
     for name in ("cocflow.yaml", "team.yaml", "cases/README.md", ".gitattributes"):
@@ -23,7 +23,7 @@ def test_init_makes_a_committed_case_repository(tmp_path: Path, run):
 
 
 def test_init_refuses_an_existing_case_repository(repo: Path, run, unchanged):
-    result = run("init", str(repo))
+    result = run("init", str(repo), "--ci", "none")
     assert result.exit_code == 2
     assert "already" in result.stderr
 
@@ -31,7 +31,7 @@ def test_init_refuses_an_existing_case_repository(repo: Path, run, unchanged):
 def test_init_refuses_a_non_empty_directory(tmp_path: Path, run):
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "notes.txt").write_text("x")
-    result = run("init", str(tmp_path / "stuff"))
+    result = run("init", str(tmp_path / "stuff"), "--ci", "none")
     assert result.exit_code == 2
     assert sorted(p.name for p in (tmp_path / "stuff").iterdir()) == ["notes.txt"]
 
@@ -48,7 +48,7 @@ def without_git_identity(monkeypatch, tmp_path: Path) -> None:
 def test_init_without_a_git_identity_fails_cleanly_and_leaves_nothing(tmp_path: Path, run,
                                                                      monkeypatch):
     without_git_identity(monkeypatch, tmp_path)
-    result = run("init", str(tmp_path / "coc"))
+    result = run("init", str(tmp_path / "coc"), "--ci", "none")
     assert result.exit_code == 4
     assert "user.name" in result.stderr
     assert not (tmp_path / "coc").exists()
@@ -59,7 +59,7 @@ def test_a_failed_init_into_an_empty_directory_leaves_it_empty(tmp_path: Path, r
     without_git_identity(monkeypatch, tmp_path)
     target = tmp_path / "coc"
     target.mkdir()
-    result = run("init", str(target))
+    result = run("init", str(target), "--ci", "none")
     assert result.exit_code == 4
     assert list(target.iterdir()) == []
 

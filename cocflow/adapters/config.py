@@ -20,6 +20,7 @@ class Config:
     warn_days: int = 3
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
+    install: str | None = None
 
 
 def _load(path: Path, name: str) -> Any:
@@ -34,7 +35,11 @@ def _load(path: Path, name: str) -> Any:
 
 def load_config(root: Path) -> Config:
     document = schema.with_defaults("config", _load(root / CONFIG_FILE, "config") or {})
-    return Config(**{k: document[k] for k in Config.__dataclass_fields__})
+    if document.get("install") is not None:
+        from cocflow.domain import install_spec
+
+        install_spec.parse(document["install"])  # CI must never install a bare name
+    return Config(**{k: document.get(k) for k in Config.__dataclass_fields__})
 
 
 def load_roster(root: Path) -> Roster:

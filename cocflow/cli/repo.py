@@ -12,19 +12,33 @@ from cocflow.errors import ProblemsFound
 
 @click.command("init")
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--ci", type=click.Choice(["github", "gitlab", "none"]), default="github",
+              show_default=True,
+              help="CI files to write: GitHub workflows (+ dependabot), .gitlab-ci.yml, or none.")
+@click.option("--install", "install", metavar="SPEC",
+              help="What CI installs, pinned: \"git+https://HOST/TEAM/cocflow@COMMIT\" (40 hex) "
+                   "or \"cocflow==VERSION --hash=sha256:HEX\". Default: where this cocflow "
+                   "was installed from (PEP 610); a bare name is refused.")
 @json_option
-def init_command(path: Path, as_json: bool) -> None:
+def init_command(path: Path, ci: str, install: str | None, as_json: bool) -> None:
     """Create a new case repository at PATH.
 
+    Its CI checks the cases without a key and raises deadline alerts; it installs exactly
+    the cocflow recorded in cocflow.yaml (`install:`). Installed with pipx or pip from a git
+    URL pinned to a commit, cocflow records that very commit.
+
     \b
-    Example:
+    Examples:
       cocflow init ./coc-cases
+      cocflow init ./coc-cases --ci gitlab
+      cocflow init ./coc-cases --install "git+https://github.com/TEAM/cocflow@COMMIT"
+      cocflow init ./coc-cases --ci none
     """
     from cocflow.operations.setup import init_repository
 
-    root = init_repository(path)
+    root = init_repository(path, ci, install)
     if as_json:
-        emit_json({"path": str(root)})
+        emit_json({"path": str(root), "ci": ci})
         return
     say(f"Created case repository {root} (one commit).")
     next_step("cocflow keygen, then `cocflow -C PATH team add HANDLE --key age1...` for each "

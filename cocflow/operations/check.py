@@ -170,7 +170,23 @@ def _check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
         document = yamlio.load_untrusted(snapshot.read(CONFIG_FILE), CONFIG_FILE)
     except CocflowError as exc:
         return [problem(str(exc))]
-    return [problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
+    found = [problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
+    install = (document or {}).get("install") if isinstance(document, dict) else None
+    if not found and install is not None and not _pinned(install):
+        found.append(problem("cocflow.yaml: install is not a pinned spec: CI would install "
+                             "whatever a name resolves to (give a git URL at a full commit, or a "
+                             "version with --hash)"))
+    return found
+
+
+def _pinned(install: object) -> bool:
+    from cocflow.domain.install_spec import parse
+
+    try:
+        parse(str(install))
+    except CocflowError:
+        return False
+    return True
 
 
 # --- case files -------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:
     repo = base / "cases-repo"
     say(f"cocflow demo in {base}")
     run = _Runner(base, say)
-    run.step("A new, private case repository", ["init", "cases-repo"])
+    run.step("A new, private case repository", ["init", "cases-repo", "--ci", "none"])
     run = _Runner(repo, say)
     (repo / "keys").mkdir()
     (repo / ".git" / "info" / "exclude").open("a").write("keys/\nreport.yaml\n")

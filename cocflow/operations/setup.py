@@ -18,6 +18,8 @@ from cocflow.adapters.git import GitRepo, require_git
 from cocflow.adapters.keys import default_key_file, local_keyring, public_keys, whoami
 from cocflow.adapters.paths import CONFIG_FILE, find_root
 from cocflow.adapters.store import CASES_DIR
+from cocflow.domain import install_spec
+from cocflow.domain.install_spec import InstallSpec
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations import hooks as guards
 
@@ -28,9 +30,15 @@ EMPTY_TEAM = "members: []\nescrow: []\nmin_recipients: 2\n"
 GITIGNORE = ".venv/\n__pycache__/\n*.tmp\n*.cocflow-edit*\n"
 
 
-def init_repository(path: Path) -> Path:
-    """A new case repository: git init, settings, empty roster, guards, first commit."""
+def init_repository(path: Path, ci: str = "github", install: str | None = None) -> Path:
+    """A new case repository: git init, settings, empty roster, CI, guards, first commit.
+
+    `ci` picks the CI files (github, gitlab, none); they install exactly `install` (a pinned
+    spec), by default the one that reinstalls the running cocflow. The spec is checked
+    before anything is created, and recorded in cocflow.yaml.
+    """
     require_git()
+    spec = resolve_install_spec(install, needed=ci != "none")
     path = path.resolve()
     if (path / CONFIG_FILE).exists():
         raise InvalidInput(f"{path} is already a cocflow case repository")
@@ -42,12 +50,12 @@ def init_repository(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         repo = GitRepo(path) if (path / ".git").exists() else GitRepo.init(path)
         repo.verify_staged = guards.verify_staged
-        (path / CONFIG_FILE).write_text(CONFIG_TEXT, encoding="utf-8")
+        (path / CONFIG_FILE).write_text(config_text(spec), encoding="utf-8")
         (path / TEAM_FILE).write_text(TEAM_HEADER + EMPTY_TEAM, encoding="utf-8")
         (path / CASES_DIR).mkdir(exist_ok=True)
         (path / CASES_DIR / "README.md").write_text(CASES_README, encoding="utf-8")
         (path / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        workflows.write_workflows(path)
+        workflows.write_ci(path, ci, spec)
         guards.install(path, repo)
         _install_merge_driver(path)
         repo.commit_all("cocflow: new case repository")
@@ -55,6 +63,28 @@ def init_repository(path: Path) -> Path:
         _undo_init(path, created, had_git)
         raise
     return path
+
+
+def resolve_install_spec(given: str | None, needed: bool) -> InstallSpec | None:
+    """The spec given, else (when CI files need one) where this cocflow came from."""
+    if given is not None:
+        return install_spec.parse(given)
+    if not needed:
+        return None
+    from cocflow.adapters.install_source import running_install
+
+    document, version = running_install()
+    return install_spec.from_direct_url(document, version)
+
+
+def config_text(spec: InstallSpec | None) -> str:
+    """cocflow.yaml for a new repository, with the pinned install spec when there is one."""
+    if spec is None:
+        return CONFIG_TEXT
+    import json
+
+    return (CONFIG_TEXT + "# What CI installs (the workflows run exactly this; never a bare name)\n"
+            f"install: {json.dumps(spec.requirement)}\n")
 
 
 def _undo_init(path: Path, created: bool, had_git: bool) -> None:
