@@ -23,6 +23,10 @@ import json, os, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_GH_LOG"], "a") as log:
     log.write(json.dumps(args) + "\\n")
+tokens = ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN")
+if not any(os.environ.get(name) for name in tokens) and not os.environ.get("FAKE_GH_LOGGED_IN"):
+    sys.stderr.write("To get started with GitHub CLI, please run:  gh auth login\\n")
+    sys.exit(4)
 if os.environ.get("FAKE_GH_FAIL"):
     sys.stderr.write("HTTP 401: Bad credentials (https://api.github.com/graphql)\\n")
     sys.exit(1)
@@ -119,8 +123,8 @@ def test_a_changed_list_updates_the_open_issue(repo, open_case, run, gh):
     gh.serve([{"number": 7, "title": "cocflow: old", "body": f"{MARKER}\nold list"}])
     result = notify(repo, run, gh, clock_at(repo, run, 15))
     assert result.exit_code == 0, result.stderr
-    assert gh.commands() == ["issue list", "issue edit"]
-    edit = gh.calls()[-1]
+    assert gh.commands() == ["issue list", "issue edit", "issue comment"]
+    edit = gh.calls()[1]
     assert edit[2] == "7"
     assert f"| {case_id} | received |" in arg(edit, "--body") and "(overdue)" in arg(edit, "--body")
     assert "1 overdue" in arg(edit, "--title")
@@ -141,7 +145,7 @@ def test_nothing_due_and_no_issue_does_nothing(repo, open_case, run, gh):
     open_case()
     result = notify(repo, run, gh, clock_at(repo, run, 1), "--json")
     assert json.loads(result.stdout) == {"action": "none", "issue": None, "closed": [],
-                                         "cases": []}
+                                         "commented": False, "cases": []}
     assert gh.commands() == ["issue list"]
 
 
@@ -156,8 +160,8 @@ def test_duplicate_issues_are_closed_keeping_the_oldest(repo, open_case, run, gh
     gh.serve([{"number": 9, "title": "t", "body": "b"}, {"number": 4, "title": "t", "body": "b"}])
     result = notify(repo, run, gh, clock_at(repo, run, 12))
     assert result.exit_code == 0, result.stderr
-    assert gh.commands() == ["issue list", "issue edit", "issue close"]
-    assert gh.calls()[1][2] == "4" and gh.calls()[2][2] == "9"
+    assert gh.commands() == ["issue list", "issue edit", "issue comment", "issue close"]
+    assert gh.calls()[1][2] == "4" and gh.calls()[2][2] == "4" and gh.calls()[3][2] == "9"
 
 
 def test_without_gh_on_path_is_exit_4(repo, run, tmp_path):
@@ -169,13 +173,50 @@ def test_without_gh_on_path_is_exit_4(repo, run, tmp_path):
     assert "gh (the GitHub CLI) not found" in result.stderr
 
 
-def test_without_a_token_is_exit_4(repo, run, gh):
+def test_gh_authenticates_itself_without_a_token_in_the_environment(repo, open_case, run, gh):
+    open_case()
+    env = {**gh.env(FAKE_GH_LOGGED_IN="1"), "COCFLOW_NOW": clock_at(repo, run, 12)}
+    del env["GH_TOKEN"]  # logged in with `gh auth login`: no token variable at all
+    result = run("-C", str(repo), "notify", "github", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert gh.commands() == ["issue list", "label create", "issue create"]
+
+
+def test_an_unauthenticated_gh_is_exit_4_saying_how_to_log_in(repo, run, gh):
     env = gh.env()
     del env["GH_TOKEN"]
     result = run("-C", str(repo), "notify", "github", env=env)
     assert result.exit_code == 4
-    assert "GH_TOKEN" in result.stderr
-    assert gh.calls() == []
+    assert "gh auth login" in result.stderr and "GH_TOKEN" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_change_in_the_list_is_commented_so_people_are_notified(repo, open_case, run, gh):
+    first = open_case()
+    now = clock_at(repo, run, 12)
+    assert notify(repo, run, gh, now).exit_code == 0
+    create = gh.calls()[-1]
+    gh.serve([{"number": 7, "title": arg(create, "--title"), "body": arg(create, "--body")}])
+    second = open_case()
+    gh.log.unlink()
+    later = format_timestamp(parse_timestamp(now) + timedelta(days=3))
+    result = notify(repo, run, gh, later, "--within", "14", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["commented"] is True
+    assert gh.commands() == ["issue list", "issue edit", "issue comment"]
+    comment = arg(gh.calls()[-1], "--body")
+    assert f"newly due: {second}" in comment and f"now overdue: {first}" in comment
+    assert SENTINEL not in json.dumps(gh.calls())
+
+
+def test_a_comment_repeats_only_case_ids_never_text_from_the_issue(repo, open_case, run, gh):
+    open_case()
+    planted = f"{MARKER}\n| 2026-9999 | received | 2026-01-01T00:00:00Z | 2 |\n| x | <script> |"
+    gh.serve([{"number": 7, "title": "t", "body": planted}])
+    assert notify(repo, run, gh, clock_at(repo, run, 12)).exit_code == 0
+    comment = arg(gh.calls()[-1], "--body")
+    assert "no longer due (answered, closed or moved): 2026-9999" in comment
+    assert "<script>" not in comment
 
 
 def test_a_failing_gh_is_a_clear_exit_4(repo, open_case, run, gh):

@@ -23,13 +23,16 @@ def notify_group() -> None:
 def notify_github_command(within: int | None, as_json: bool) -> None:
     """Keep exactly one open GitHub issue listing the due cases.
 
-    The issue (label cocflow-deadline) is created when a case becomes due, updated when
-    the list changes, and closed when nothing is due. Needs the gh CLI and GH_TOKEN
-    (GH_REPO picks the repository; default: the git remote). Exit 4 without them.
+    The issue (label cocflow-deadline) is created when a case becomes due, updated with a
+    comment (so that people are notified) when the list changes, and closed when nothing is
+    due. Needs the gh CLI, authenticated its own way: `gh auth login`, or GH_TOKEN in a
+    workflow (GH_REPO picks the repository; default: the git remote). Exit 4 without gh or
+    when gh cannot authenticate.
 
     \b
     Examples:
-      GH_TOKEN=... cocflow notify github
+      cocflow notify github
+      GH_TOKEN=... GH_REPO=team/coc-cases cocflow notify github
       cocflow notify github --within 7 --json
     """
     from cocflow.operations.notify import notify_github_issue
@@ -44,7 +47,8 @@ def notify_github_command(within: int | None, as_json: bool) -> None:
     issue = f"#{plan.issue}" if plan.issue else "(number unknown)"
     say({
         "created": f"Opened issue {issue} listing {len(due)} due case(s).",
-        "updated": f"Updated issue {issue}: {len(due)} due case(s).",
+        "updated": f"Updated issue {issue}: {len(due)} due case(s)"
+                   + (" (commented on the change)." if plan.comment else "."),
         "unchanged": f"Issue {issue} is up to date: {len(due)} due case(s).",
         "closed": f"Nothing is due: closed issue {issue}.",
         "none": "Nothing is due; no deadline issue is open.",

@@ -84,9 +84,44 @@ class GithubPlan:
     title: str
     body: str
     close: tuple[int, ...] = ()
+    # When the list changed: a comment saying how, so that GitHub notifies the
+    # participants (an edited issue body notifies nobody).
+    comment: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "issue": self.issue, "closed": list(self.close)}
+        return {"action": self.action, "issue": self.issue, "closed": list(self.close),
+                "commented": self.comment is not None}
+
+
+_CASE_ROW = re.compile(r"^\| (\d{4}-\d{4,}) \| [a-z-]+ \| [0-9TZ:-]+ \| (-?\d+)( \(overdue\))? \|$",
+                       re.M)
+
+
+def listed_cases(body: str) -> dict[str, bool]:
+    """Case id -> overdue, read back from an issue body this module wrote.
+
+    Only ids and the overdue mark are taken: the body is editable by anyone who can edit
+    issues, and nothing else of it is ever repeated.
+    """
+    return {match.group(1): bool(match.group(3)) for match in _CASE_ROW.finditer(body or "")}
+
+
+def change_comment(before: dict[str, bool], due: Sequence[DueCase]) -> str | None:
+    """What changed in the due list, in ids only; None when nothing did."""
+    now = {case.id: case.overdue for case in due}
+    new = [i for i in now if i not in before]
+    overdue = [i for i in now if now[i] and i in before and not before[i]]
+    gone = [i for i in before if i not in now]
+    parts = []
+    if new:
+        parts.append(f"newly due: {', '.join(new)}")
+    if overdue:
+        parts.append(f"now overdue: {', '.join(overdue)}")
+    if gone:
+        parts.append(f"no longer due (answered, closed or moved): {', '.join(gone)}")
+    if not parts:
+        return None
+    return "The list of cases awaiting a first response changed: " + "; ".join(parts) + "."
 
 
 def plan_github(open_issues: Sequence[dict[str, Any]], due: Sequence[DueCase]) -> GithubPlan:
@@ -100,8 +135,10 @@ def plan_github(open_issues: Sequence[dict[str, Any]], due: Sequence[DueCase]) -
         return GithubPlan("created", None, title, body)
     keep = next(i for i in open_issues if int(i["number"]) == numbers[0])
     same = (keep.get("body") or "").strip() == body.strip() and keep.get("title") == title
-    return GithubPlan("unchanged" if same else "updated", numbers[0], title, body,
-                      tuple(numbers[1:]))
+    if same:
+        return GithubPlan("unchanged", numbers[0], title, body, tuple(numbers[1:]))
+    comment = change_comment(listed_cases(keep.get("body") or ""), due)
+    return GithubPlan("updated", numbers[0], title, body, tuple(numbers[1:]), comment)
 
 
 
@@ -125,6 +162,8 @@ def notify_github(run: Runner, due: Sequence[DueCase]) -> GithubPlan:
                           plan.body)
     elif plan.action == "updated":
         run(["issue", "edit", str(plan.issue), "--title", plan.title, "--body", plan.body])
+        if plan.comment:
+            run(["issue", "comment", str(plan.issue), "--body", plan.comment])
     for number in plan.close:
         note = ("Nothing is due any more." if plan.action == "closed"
                 else f"Duplicate of #{plan.issue}; cocflow keeps one deadline issue open.")
