@@ -87,3 +87,64 @@ def test_team_list_json_is_the_roster(repo: Path, run):
 def test_team_list_is_a_table(repo: Path, run):
     out = run("-C", str(repo), "team", "list").stdout
     assert out.splitlines()[0].split()[:3] == ["HANDLE", "NAME", "SINCE"]
+
+
+COMMENTED_TEAM = """\
+# Our response team. Rotation: every January (see the handbook).
+members:   # order: by seniority
+  # alice leads the team this year
+  - handle: alice
+    name: "Alice A."
+    keys:
+      - {alice}
+    since: '2026-01-01'
+  - {{handle: bob, keys: ["{bob}"], since: "2026-01-01"}}   # bob: treasurer
+  - handle: carol   # carol steps down in March
+    keys:
+      - {carol}
+    since: '2026-01-01'
+escrow: []   # the offline key lives in the safe from February
+min_recipients: 2   # never fewer
+"""
+
+
+def commented_roster(repo: Path, keys) -> str:
+    text = COMMENTED_TEAM.format(**{h: keys[h].public for h in ("alice", "bob", "carol")})
+    (repo / "team.yaml").write_text(text)
+    git(repo, "commit", "--quiet", "-am", "team: our comments")
+    return text
+
+
+def test_team_add_keeps_the_teams_comments_order_and_quoting(repo: Path, run, keys):
+    before = commented_roster(repo, keys)
+    result = run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public)
+    assert result.exit_code == 0, result.stderr
+    after = (repo / "team.yaml").read_text()
+    end = before.index("escrow:")
+    assert after.startswith(before[:end])  # every line before the new entry, byte for byte
+    added = after[end:]
+    assert after.endswith("escrow: []   # the offline key lives in the safe from February\n"
+                          "min_recipients: 2   # never fewer\n")
+    assert added.startswith(f"  - handle: dave\n    keys:\n      - {keys['dave'].public}\n")
+    assert [m["handle"] for m in roster(repo)["members"]] == ["alice", "bob", "carol", "dave"]
+    assert run("-C", str(repo), "check").exit_code == 0
+
+
+def test_team_remove_keeps_every_other_line(repo: Path, run, keys):
+    before = commented_roster(repo, keys)
+    result = run("-C", str(repo), "team", "remove", "carol")
+    assert result.exit_code == 0, result.stderr
+    after = (repo / "team.yaml").read_text()
+    start, end = before.index("  - handle: carol"), before.index("escrow:")
+    assert after == before[:start] + before[end:]
+    assert [m["handle"] for m in roster(repo)["members"]] == ["alice", "bob"]
+
+
+def test_the_first_member_turns_an_empty_flow_list_into_a_block(tmp_path: Path, run, keys):
+    root = tmp_path / "coc"
+    assert run("init", str(root), "--ci", "none").exit_code == 0
+    assert run("-C", str(root), "team", "add", "alice", "--key", keys["alice"].public
+               ).exit_code == 0
+    text = (root / "team.yaml").read_text()
+    assert text.startswith("# The response team")  # the header comment stays
+    assert f"members:\n  - handle: alice\n    keys:\n      - {keys['alice'].public}\n" in text

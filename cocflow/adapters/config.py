@@ -8,7 +8,7 @@ from typing import Any
 
 from cocflow.adapters import schema, yamlio
 from cocflow.adapters.paths import CONFIG_FILE
-from cocflow.domain.access import Roster
+from cocflow.domain.access import Member, Roster
 from cocflow.errors import EnvironmentProblem, InvalidInput
 
 TEAM_FILE = "team.yaml"
@@ -20,7 +20,6 @@ class Config:
     warn_days: int = 3
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
-    install: str | None = None
 
 
 def _load(path: Path, name: str) -> Any:
@@ -35,11 +34,7 @@ def _load(path: Path, name: str) -> Any:
 
 def load_config(root: Path) -> Config:
     document = schema.with_defaults("config", _load(root / CONFIG_FILE, "config") or {})
-    if document.get("install") is not None:
-        from cocflow.domain import install_spec
-
-        install_spec.parse(document["install"])  # CI must never install a bare name
-    return Config(**{k: document.get(k) for k in Config.__dataclass_fields__})
+    return Config(**{k: document[k] for k in Config.__dataclass_fields__})
 
 
 def load_roster(root: Path) -> Roster:
@@ -82,10 +77,21 @@ def check_recipient(key: str) -> str:
     return key
 
 
-def roster_text(roster: Roster) -> str:
-    """team.yaml as cocflow writes it, validated against its schema."""
+def roster_text(roster: Roster, current: Path | None = None, added: Member | None = None,
+                removed: str | None = None) -> str:
+    """team.yaml as cocflow writes it, validated against its schema.
+
+    With the `current` file and one `added` member or one `removed` handle, the file is
+    edited in place instead, keeping the team's comments and order.
+    """
     document = roster.to_document()
     schema.validate("team", document, TEAM_FILE)
+    if current is not None and (added or removed) and current.is_file():
+        from cocflow.adapters.roster_yaml import edited_text
+
+        text = edited_text(current, roster, added, removed)
+        if text is not None:
+            return text
     return TEAM_HEADER + yamlio.dump(document)
 
 

@@ -31,7 +31,8 @@ def add_member(ws: Workspace, handle: str, keys: Iterable[str], name: str | None
         raise InvalidInput("a member needs at least one --key")
     member = Member(handle, clean, name, ws.now().date().isoformat())
     updated = validate_roster(dataclasses.replace(roster, members=(*roster.members, member)))
-    commit(ws, [(ws.root / TEAM_FILE, roster_text(updated))], f"team: add member {handle}")
+    path = ws.root / TEAM_FILE
+    commit(ws, [(path, roster_text(updated, path, added=member))], f"team: add member {handle}")
     return member
 
 
@@ -54,5 +55,7 @@ def remove_member(ws: Workspace, handle: str) -> list[str]:
             )
         if handle not in recused:
             readable.append(meta["id"])
-    commit(ws, [(ws.root / TEAM_FILE, roster_text(updated))], f"team: remove member {handle}")
+    path = ws.root / TEAM_FILE
+    commit(ws, [(path, roster_text(updated, path, removed=handle))],
+           f"team: remove member {handle}")
     return readable
