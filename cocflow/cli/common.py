@@ -59,14 +59,35 @@ def repo_path() -> Path | None:
 def workspace() -> Workspace:
     from cocflow.operations.workspace import Workspace
 
-    return Workspace.open(repo_path())
+    return _protected(Workspace.open(repo_path()))
 
 
 def keyless_workspace() -> Workspace:
     """For commands that read only plaintext meta: no key is looked for."""
     from cocflow.operations.workspace import Workspace
 
-    return Workspace.open_keyless(repo_path())
+    return _protected(Workspace.open_keyless(repo_path()))
+
+
+# `check` runs inside the pre-commit hook and in CI; the others are run by git or report on
+# the guards themselves: none of them sets guards up as a side effect.
+UNGUARDED_COMMANDS = {"check", "doctor", "textconv", "merge-driver", "init", "demo"}
+
+
+def _protected(ws: Workspace) -> Workspace:
+    """A clone is protected from its first command: missing local guards are installed."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.command.name in UNGUARDED_COMMANDS:
+        return ws
+    from cocflow.operations.hooks import protect_clone
+
+    set_up, todo = protect_clone(ws.root)
+    if set_up:
+        click.echo(f"Set up {', '.join(set_up)} for this clone (what `cocflow doctor --fix` "
+                   "installs).", err=True)
+    for item in todo:
+        click.echo(f"Warning: {item}", err=True)
+    return ws
 
 
 def emit_json(value: Any) -> None:
