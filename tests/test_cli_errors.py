@@ -29,3 +29,29 @@ def test_due_skips_a_case_whose_meta_cannot_be_read_and_still_lists_the_others(
     assert result.exit_code == 0
     assert [d["id"] for d in json.loads(result.stdout)] == [fine]
     assert broken in result.stderr and "cocflow check" in result.stderr
+
+
+def test_under_json_a_failure_is_also_a_json_error_object_on_stdout(repo, run):
+    result = run("-C", str(repo), "show", "2026-0404", "--json")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    error = json.loads(result.stdout)["error"]
+    assert error == {"message": result.stderr[len("Error: "):].strip(), "exit_code": 2}
+
+
+def test_a_json_usage_error_is_a_json_error_object_too(repo, run):
+    result = run("-C", str(repo), "list", "--status", "nonsense", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["exit_code"] == 2
+
+
+def test_problems_after_a_json_report_add_no_second_document(repo, run):
+    (repo / "cases" / "2026-0001.yaml").write_text("meta: {}\n")
+    result = run("-C", str(repo), "check", "--json")
+    assert result.exit_code == 1
+    assert "problems" in json.loads(result.stdout)  # one document: the report itself
+
+
+def test_without_json_stdout_stays_empty_on_failure(repo, run):
+    result = run("-C", str(repo), "show", "2026-0404")
+    assert result.exit_code == 2 and result.stdout == ""

@@ -9,7 +9,7 @@ import sys
 import click
 
 from cocflow import __version__
-from cocflow.cli.common import repo_option
+from cocflow.cli.common import JSON_EMITTED, repo_option
 from cocflow.errors import CocflowError
 
 EPILOG = """\b
@@ -74,8 +74,11 @@ def cli(ctx: click.Context) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single place that turns errors into `Error: ...` and an exit code."""
     signal.signal(signal.SIGTERM, _interrupted)
+    args = list(sys.argv[1:] if argv is None else argv)
+    _JSON["wanted"] = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+    JSON_EMITTED["done"] = False
     try:
-        cli.main(args=argv, prog_name="cocflow", standalone_mode=False)
+        cli.main(args=args, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
         _fail(str(exc), exc.exit_code, exc)
     except OSError as exc:  # a full disk, a read-only directory: never a traceback
@@ -111,6 +114,9 @@ def _describe_os_error(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}{where}: check free disk space and permissions"
 
 
+_JSON = {"wanted": False}
+
+
 def _fail(message: str, code: int, exc: BaseException | None) -> None:
     if os.environ.get("COCFLOW_DEBUG") and exc is not None:
         import traceback
@@ -118,4 +124,9 @@ def _fail(message: str, code: int, exc: BaseException | None) -> None:
         traceback.print_exception(exc)
     first_line = " ".join(message.split("\n")[0].split()) or "failed"
     click.echo(f"Error: {first_line}", err=True)
+    if _JSON["wanted"] and not JSON_EMITTED["done"]:
+        # Under --json, stdout is always one JSON document, failures included.
+        import json
+
+        click.echo(json.dumps({"error": {"message": first_line, "exit_code": code}}))
     sys.exit(code)

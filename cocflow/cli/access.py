@@ -14,10 +14,14 @@ if TYPE_CHECKING:
     from cocflow.operations.workspace import Workspace
 
 from cocflow.cli.common import (
+    case_id_argument,
     emit_json,
+    handle_argument,
     json_option,
     keyless_workspace,
+    message_option,
     next_step,
+    progress,
     repo_option,
     say,
     workspace,
@@ -33,11 +37,11 @@ HISTORY_NOTE = (
 
 
 @click.command("recuse")
-@click.argument("case_id", metavar="ID")
-@click.argument("handle")
+@case_id_argument
+@handle_argument
 @click.option("--reason", required=True, type=click.Choice(RECUSAL_REASONS),
               help="Why the member steps back.")
-@click.option("-m", "--note", help="An optional note, stored encrypted.")
+@message_option("An optional note, stored encrypted.")
 @repo_option
 @json_option
 def recuse_command(case_id: str, handle: str, reason: str, note: str | None,
@@ -171,7 +175,9 @@ def audit_command(history: bool, as_json: bool) -> None:
     """
     from cocflow.operations.access import audit
 
-    report = audit(keyless_workspace(), history)
+    ws = keyless_workspace()
+    with progress("reading history") as bar:
+        report = audit(ws, history, bar if history else None)
     if as_json:
         emit_json(report.to_json())
     else:

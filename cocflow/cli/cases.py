@@ -9,6 +9,7 @@ import click
 
 from cocflow.cli.common import (
     case_id_argument,
+    complete_handle,
     emit_json,
     json_option,
     keyless_workspace,
@@ -31,6 +32,7 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
               help="An email message (.eml, raw source); - for stdin, e.g. piped from a mail "
                    "client. Attachments become encrypted evidence.")
 @click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
+              shell_complete=complete_handle,
               help="Recuse a member from the start (repeatable).")
 @repo_option
 @json_option

@@ -78,7 +78,8 @@ def textconv_command(file: Path) -> None:
 
 
 @click.command("verify")
-@click.option("--jobs", type=int, help="Cases decrypted at once (default: CPUs, at most 8).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Cases decrypted at once (default: CPUs, at most 8).")
 @repo_option
 @json_option
 def verify_command(jobs: int | None, as_json: bool) -> None:

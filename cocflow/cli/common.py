@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,6 +46,64 @@ def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: s
 def case_id_argument(function: F) -> F:
     """The ID argument, with shell completion of existing case ids."""
     return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)
+
+
+def complete_handle(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of the handles in team.yaml."""
+    from cocflow.adapters.config import load_roster
+    from cocflow.adapters.paths import find_root
+    from cocflow.errors import CocflowError
+
+    try:
+        handles = load_roster(find_root(ctx.ensure_object(dict).get("repo"))).handles
+    except CocflowError:
+        return []
+    return [handle for handle in handles if handle.startswith(incomplete)]
+
+
+def handle_argument(function: F) -> F:
+    """The HANDLE argument, with shell completion of the roster's handles."""
+    return click.argument("handle", metavar="HANDLE", shell_complete=complete_handle)(function)
+
+
+def message_option(help_text: str, required: bool = False) -> Callable[[F], F]:
+    """-m/--message for every free-text note (--note kept as an alias of older docs)."""
+    return click.option("-m", "--message", "--note", "note", required=required,
+                        metavar="TEXT", help=help_text)
+
+
+class Progress:
+    """A progress bar on stderr, only when stderr is a terminal: `start(total)`, `tick()`."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+
+    def start(self, total: int) -> None:
+        import sys
+
+        if total and sys.stderr.isatty():
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+
+    def tick(self, *_done: object) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Progress]:
+    """A Progress closed however the command ends."""
+    bar = Progress(label)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def json_option(function: F) -> F:
@@ -90,7 +149,13 @@ def _protected(ws: Workspace) -> Workspace:
     return ws
 
 
+# Whether this run already printed its JSON document: an error after it (check --json finds
+# problems) must not add a second document to stdout.
+JSON_EMITTED = {"done": False}
+
+
 def emit_json(value: Any) -> None:
+    JSON_EMITTED["done"] = True
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 

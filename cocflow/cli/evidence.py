@@ -6,14 +6,23 @@ from pathlib import Path
 
 import click
 
-from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
+from cocflow.cli.common import (
+    case_id_argument,
+    emit_json,
+    json_option,
+    message_option,
+    next_step,
+    repo_option,
+    say,
+    workspace,
+)
 from cocflow.cli.render import table
 
 
 @click.command("attach")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @click.argument("file", metavar="FILE", type=click.Path(path_type=Path))
-@click.option("-m", "--note", help="What this evidence shows (encrypted).")
+@message_option("What this evidence shows (encrypted).")
 @repo_option
 @json_option
 def attach_command(case_id: str, file: Path, note: str | None, as_json: bool) -> None:
@@ -41,7 +50,7 @@ def attach_command(case_id: str, file: Path, note: str | None, as_json: bool) ->
 
 
 @click.command("evidence")
-@click.argument("case_id", metavar="ID")
+@case_id_argument
 @click.argument("number", metavar="[N]", type=click.IntRange(min=1), required=False)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="With N: write that evidence to this new file (mode 0600, outside the "

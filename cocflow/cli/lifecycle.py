@@ -16,6 +16,7 @@ from cocflow.cli.common import (
     emit_json,
     json_option,
     keyless_workspace,
+    message_option,
     next_step,
     repo_option,
     say,
@@ -28,7 +29,7 @@ from cocflow.domain import lifecycle
 @click.command("move")
 @case_id_argument
 @click.argument("state", type=click.Choice(lifecycle.STATES))
-@click.option("-m", "--note", help="Why; required when reopening a closed or dismissed case.")
+@message_option("Why; required when reopening a closed or dismissed case.")
 @click.option("--outcome", "outcomes", multiple=True, type=click.Choice(lifecycle.OUTCOMES),
               help="With `decided`: an outcome from the ladder (repeatable).")
 @click.option("--rationale", help="With `decided`: why the team decided so.")

@@ -13,7 +13,13 @@ WITHIN_HELP = "Warn this many days ahead (default: warn_days in cocflow.yaml)."
 
 @click.group("notify")
 def notify_group() -> None:
-    """Post the list of due cases (ids, states, dates only) to GitHub or a webhook."""
+    """Post the list of due cases (ids, states, dates only) to GitHub or a webhook.
+
+    \b
+    Examples:
+      cocflow notify github
+      cocflow notify webhook --url https://chat.example.org/hooks/...
+    """
 
 
 @notify_group.command("github")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cocflow.cli.common import repo_option, say, workspace
+from cocflow.cli.common import progress, repo_option, say, workspace
 from cocflow.cli.report_render import FORMATS
 
 
@@ -39,7 +39,10 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
 
     if as_json and fmt not in ("markdown", "json"):
         raise click.UsageError("--json and --format html cannot be used together")
-    text = render(transparency_report(workspace(), year), "json" if as_json else fmt)
+    ws = workspace()
+    with progress("reading cases") as bar:
+        found = transparency_report(ws, year, bar)
+    text = render(found, "json" if as_json else fmt)
     if out is None:
         click.echo(text, nl=False)
         return

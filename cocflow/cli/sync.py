@@ -22,16 +22,15 @@ if TYPE_CHECKING:
 
 
 @click.command("sync")
-@click.option("--merge", "method", flag_value="merge",
-              help="Merge upstream into your branch instead of rebasing onto it.")
-@click.option("--rebase", "method", flag_value="rebase", default=True,
-              help="Rebase your commits onto upstream (the default).")
+@click.option("--merge/--rebase", "merge", default=False,
+              help="Merge upstream into your branch, or rebase your commits onto it "
+                   "(the default).")
 @click.option("--prefer", type=click.Choice(["mine", "theirs"]),
               help="Settle fields both sides changed differently with this side's value.")
 @click.option("--no-push", "no_push", is_flag=True, help="Fetch and integrate only.")
 @repo_option
 @json_option
-def sync_command(method: str, prefer: str | None, no_push: bool, as_json: bool) -> None:
+def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) -> None:
     """Fetch the team's changes, rebase onto them (or merge), and push.
 
     Case files both sides changed are merged by the cocflow merge driver: timelines and
@@ -47,6 +46,7 @@ def sync_command(method: str, prefer: str | None, no_push: bool, as_json: bool) 
     """
     from cocflow.operations.sync import sync
 
+    method = "merge" if merge else "rebase"
     result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
     if as_json:
         emit_json(result.to_json())

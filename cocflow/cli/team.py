@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
+from cocflow.cli.common import (
+    emit_json,
+    handle_argument,
+    json_option,
+    next_step,
+    repo_option,
+    say,
+    workspace,
+)
 from cocflow.cli.render import table
 
 HISTORY_WARNING = (
@@ -14,7 +22,14 @@ HISTORY_WARNING = (
 
 @click.group("team")
 def team_group() -> None:
-    """The response team roster (team.yaml)."""
+    """The response team roster (team.yaml).
+
+    \b
+    Examples:
+      cocflow team list
+      cocflow team add dana --key age1... --name "Dana"
+      cocflow team remove bob
+    """
 
 
 @team_group.command("list")
@@ -62,7 +77,7 @@ def team_add(handle: str, keys: tuple[str, ...], name: str | None, as_json: bool
 
 
 @team_group.command("remove")
-@click.argument("handle")
+@handle_argument
 @repo_option
 @json_option
 def team_remove(handle: str, as_json: bool) -> None:

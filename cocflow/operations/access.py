@@ -116,8 +116,11 @@ def _access_json(access: Assessment, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def audit(ws: Workspace, history: bool = False) -> AuditReport:
-    """Compare the recipients of every case and evidence file with the policy; keyless."""
+def audit(ws: Workspace, history: bool = False, progress: Any = None) -> AuditReport:
+    """Compare the recipients of every case and evidence file with the policy; keyless.
+
+    `progress` (start(total), tick()) follows the walk through history, file by file.
+    """
     roster = ws.roster
     units = list(_audited_files(ws))
     cases = [assess(roster, label, recused, sops.recipients_of(text))
@@ -125,8 +128,13 @@ def audit(ws: Workspace, history: bool = False) -> AuditReport:
     report = AuditReport(cases, key_names(ws))
     if history:
         paths = [path for _label, path, _recused, _text in units]
-        report.history = [past for path, access in zip(paths, cases, strict=True)
-                          for past in past_access(ws, access, report.names, path)]
+        if progress is not None:
+            progress.start(len(paths))
+        report.history = []
+        for path, access in zip(paths, cases, strict=True):
+            report.history += past_access(ws, access, report.names, path)
+            if progress is not None:
+                progress.tick()
     return report
 
 

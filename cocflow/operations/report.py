@@ -18,16 +18,26 @@ from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
 
 
-def transparency_report(ws: Workspace, year: int) -> dict[str, Any]:
+def transparency_report(ws: Workspace, year: int, progress: Any = None) -> dict[str, Any]:
     """The anonymised report of cases received in `year`, small counts already hidden.
 
     Cases this member cannot decrypt (recused) still count from their plaintext meta; a case
     that fails its integrity check stops the report rather than being counted wrongly.
+    `progress` (start(total), tick()) follows the decryption.
     """
     if not 1970 <= year <= 9999:
         raise InvalidInput(f"not a year: {year}")
     metas = [meta for meta in ws.store.all_meta() if received_in(meta, year)]
-    facts = parallel(lambda meta: _facts(ws, meta), metas)
+    if progress is not None:
+        progress.start(len(metas))
+
+    def read(meta: dict[str, Any]) -> CaseFacts:
+        found = _facts(ws, meta)
+        if progress is not None:
+            progress.tick()
+        return found
+
+    facts = parallel(read, metas)
     config = ws.config
     return build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
 
