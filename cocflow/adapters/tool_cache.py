@@ -47,7 +47,8 @@ def put(kind: str, key: str, value: Any) -> None:
     from cocflow.errors import CocflowError
 
     document = _read()
-    entries = document.get(kind) if isinstance(document.get(kind), dict) else {}
+    found = document.get(kind)
+    entries: dict[str, Any] = found if isinstance(found, dict) else {}
     entries[key] = value
     document[kind] = entries
     with contextlib.suppress(OSError, CocflowError):

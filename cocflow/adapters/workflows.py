@@ -36,7 +36,8 @@ def workflow_text(name: str) -> str:
 
 def template_text(name: str) -> str:
     """A file of cocflow/templates (GitLab CI, a case repository's dependabot.yml)."""
-    return resources.files("cocflow").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("cocflow").joinpath("templates").joinpath(name).read_text(
+        encoding="utf-8")
 
 
 def with_install(text: str, spec: InstallSpec) -> str:

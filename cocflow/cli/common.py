@@ -48,14 +48,13 @@ def case_id_argument(function: F) -> F:
     return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)
 
 
-def complete_handle(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+def complete_handle(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion of the handles in team.yaml."""
-    from cocflow.adapters.config import load_roster
-    from cocflow.adapters.paths import find_root
     from cocflow.errors import CocflowError
+    from cocflow.operations.team import roster_handles
 
     try:
-        handles = load_roster(find_root(ctx.ensure_object(dict).get("repo"))).handles
+        handles = roster_handles(ctx.ensure_object(dict).get("repo"))
     except CocflowError:
         return []
     return [handle for handle in handles if handle.startswith(incomplete)]

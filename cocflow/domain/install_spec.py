@@ -15,7 +15,6 @@ runs.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,8 +87,7 @@ def from_direct_url(document: dict[str, Any] | None, version: str) -> InstallSpe
             "of the file you installed) or a git URL pinned to a commit"
         )
     url = str(document.get("url") or "")
-    scheme = urllib.parse.urlsplit(url).scheme
-    if scheme == "file":
+    if url.lower().startswith("file:"):
         raise InvalidInput(
             "this cocflow was installed from a local path, which CI cannot reach: pass "
             f"--install with {EXAMPLES}, or --ci none"

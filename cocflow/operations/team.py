@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from pathlib import Path
 
-from cocflow.adapters.config import TEAM_FILE, check_recipient, roster_text, validate_roster
+from cocflow.adapters.config import (
+    TEAM_FILE,
+    check_recipient,
+    load_roster,
+    roster_text,
+    validate_roster,
+)
+from cocflow.adapters.paths import find_root
 from cocflow.domain.access import Member, readers, require_handle
 from cocflow.domain.case import recused_handles
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace, commit
+
+
+def roster_handles(repo: Path | None) -> list[str]:
+    """The handles in team.yaml of the repository at or above `repo` (for completion)."""
+    return load_roster(find_root(repo)).handles
 
 
 def normalize_key(key: str) -> str:
