@@ -32,32 +32,33 @@ def repo_option(function: F) -> F:
 
 
 
-def _complete_case_id(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    from cocflow.errors import CocflowError
-    from cocflow.operations.cases import case_ids
+def _completer(source: str) -> Callable[[click.Context, click.Parameter, str], list[str]]:
+    """Shell completion from `module:function` of cocflow.operations (imported only when a
+    shell asks), which lists the candidates of the repository at or above -C."""
 
-    try:
-        ids = case_ids(ctx.ensure_object(dict).get("repo"))
-    except CocflowError:
-        return []
-    return [case_id for case_id in ids if case_id.startswith(incomplete)]
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+        import importlib
+
+        from cocflow.errors import CocflowError
+
+        module, function = source.split(":")
+        lookup = getattr(importlib.import_module(f"cocflow.operations.{module}"), function)
+        try:
+            found: list[str] = lookup(ctx.ensure_object(dict).get("repo"))
+        except CocflowError:
+            return []
+        return [value for value in found if value.startswith(incomplete)]
+
+    return complete
+
+
+_complete_case_id = _completer("cases:case_ids")
+complete_handle = _completer("team:roster_handles")
 
 
 def case_id_argument(function: F) -> F:
     """The ID argument, with shell completion of existing case ids."""
     return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)
-
-
-def complete_handle(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of the handles in team.yaml."""
-    from cocflow.errors import CocflowError
-    from cocflow.operations.team import roster_handles
-
-    try:
-        handles = roster_handles(ctx.ensure_object(dict).get("repo"))
-    except CocflowError:
-        return []
-    return [handle for handle in handles if handle.startswith(incomplete)]
 
 
 def handle_argument(function: F) -> F:
