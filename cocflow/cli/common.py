@@ -138,7 +138,7 @@ def _protected(ws: Workspace) -> Workspace:
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.command.name in UNGUARDED_COMMANDS:
         return ws
-    from cocflow.operations.hooks import protect_clone
+    from cocflow.operations.clone_guard import protect_clone
 
     set_up, todo = protect_clone(ws.root)
     if set_up:

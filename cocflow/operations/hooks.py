@@ -158,50 +158,6 @@ def install_hook(repo: GitRepo) -> Path | None:
     return path
 
 
-def protect_clone(root: Path) -> tuple[list[str], list[str]]:
-    """Before any command in a clone: install the local guards a fresh clone lacks.
-
-    Only what is missing, and only local settings (never a tracked file): the pre-commit
-    hook, the diff driver's and the merge driver's git config. Returns (what was set up,
-    what the person must do themselves), so a clone is protected from its first command.
-    """
-    if _looks_protected(root) or not (root / ".git").exists():
-        return [], []
-    from cocflow.operations import merge_driver
-
-    repo = GitRepo(root)
-    set_up: list[str] = []
-    todo: list[str] = []
-    try:
-        if repo.config("diff.sops.textconv") is None:
-            configure_diff(repo)
-            set_up.append("the diff driver")
-        path = hook_path(repo)
-        if not path.exists():
-            install_hook(repo)
-            set_up.append("the pre-commit hook")
-        else:
-            installed, detail = hook_status(repo)
-            if not installed and "doctor --fix" not in detail:
-                todo.append(detail)  # someone else's hook: never overwritten
-        set_up += merge_driver.ensure_active(root)
-    except CocflowError as exc:
-        todo.append(f"this clone's guards could not be set up ({exc}): run `cocflow doctor "
-                    "--fix`")
-    return set_up, todo
-
-
-def _looks_protected(root: Path) -> bool:
-    """The cheap test every command pays: no git process when all guards are in place."""
-    git_dir = root / ".git"
-    try:
-        config = (git_dir / "config").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False  # a worktree or submodule (.git is a file): ask git itself
-    return ('[diff "sops"]' in config and '[merge "cocflow"]' in config
-            and "hookspath" not in config.lower() and (git_dir / HOOK).is_file())
-
-
 def install(root: Path, repo: GitRepo) -> None:
     """Every local guard: .gitattributes, diff driver, pre-commit hook."""
     write_gitattributes(root)
