@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 MAX_DEPTH = 64
 INT64 = 2**63
-EXACT_FLOAT_INT = 2**53
 NEWEST_MINOR = 11  # files written by a newer sops 3.x go to the binary
 
 # Plain YAML scalars as go-yaml v3 resolves them (resolve.go) when sops decodes into interface{}.
@@ -54,6 +54,11 @@ def finite(value: float) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise NotHandled("a float that JSON cannot carry")
     return value
+
+
+def go_float(value: float) -> str:
+    """strconv.FormatFloat(value, 'f', -1, 64): Go's shortest round-trip digits, no exponent."""
+    return format(Decimal(repr(value)).normalize(), "f")
 
 
 def utf8(text: str) -> bytes:
@@ -165,8 +170,8 @@ def _literal_regex(pattern: str) -> Callable[[str], bool]:
 def json_tree(text: str) -> dict[str, Any]:
     """stores/json in sops 3.11: an object of objects, arrays and scalars, numbers as float64."""
     try:
-        tree = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_number,
-                          parse_float=_json_number, parse_constant=_json_constant)
+        tree = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_integer,
+                          parse_float=_json_float, parse_constant=_json_constant)
     except (ValueError, RecursionError):
         raise NotHandled("JSON this reader does not parse as sops does") from None
     if not isinstance(tree, dict):
@@ -183,12 +188,16 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _json_number(text: str) -> float:
-    # sops 3.11 decodes every JSON number as float64 (a newer sops keeps integers exact: the
-    # two agree below 2**53).
-    value = finite(float(text))
-    if value.is_integer() and abs(value) >= EXACT_FLOAT_INT:
-        raise NotHandled("an integer beyond float64 precision")
+def _json_float(text: str) -> float:
+    return finite(float(text))  # Go's ParseFloat and Python's both round correctly
+
+
+def _json_integer(text: str) -> float:
+    # sops 3.11 decodes every JSON number as float64; a newer sops keeps integers exact. They
+    # agree (MAC bytes and output) when the float64 prints back as the same digits.
+    value = _json_float(text)
+    if go_float(value) != text:
+        raise NotHandled("an integer a float64 does not print back the same")
     return value
 
 

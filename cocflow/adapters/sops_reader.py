@@ -33,13 +33,20 @@ import base64
 import hashlib
 import json
 import re
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from cocflow.adapters import sops
 from cocflow.adapters.age_identities import Identities, load_identities, pyrage_module
 from cocflow.adapters.sops import Keyring
-from cocflow.adapters.sops_format import Metadata, NotHandled, finite, json_tree, utf8, yaml_tree
+from cocflow.adapters.sops_format import (
+    Metadata,
+    NotHandled,
+    finite,
+    go_float,
+    json_tree,
+    utf8,
+    yaml_tree,
+)
 from cocflow.errors import CocflowError, SopsFailed
 
 if TYPE_CHECKING:
@@ -259,16 +266,13 @@ def _mac_bytes(value: Any) -> bytes:
     raise NotHandled(f"a plain {type(value).__name__}")
 
 
-def go_float(value: float) -> str:
-    """strconv.FormatFloat(value, 'f', -1, 64): Go's shortest round-trip digits, no exponent."""
-    return format(Decimal(repr(value)).normalize(), "f")
-
-
 def _as_json(value: Any) -> Any:
     """A value as Python reads it back from sops' JSON output (encoding/json)."""
-    if isinstance(value, float):
-        # Go writes integral floats below 1e21 without a fraction: JSON readers see an int.
-        return int(value) if value.is_integer() and abs(value) < 1e21 else value
+    if isinstance(value, float) and (value == 0 or 1e-6 <= abs(value) < 1e21):
+        # Go writes these in 'f' notation, shortest digits padded with zeros: JSON readers see
+        # an int whenever there is no fraction (2.689413816726323e16 -> 26894138167263230).
+        text = go_float(value)
+        return value if "." in text else int(text)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return value
