@@ -250,6 +250,18 @@ def test_what_the_reader_does_not_implement_goes_to_sops(keys, kind):
     assert mine == theirs
 
 
+@pytest.mark.parametrize("input_type", ["yaml", "json"])
+def test_deep_nesting_goes_to_sops(keys, input_type):
+    depth = 1500 if input_type == "json" else 80  # past Python's stack; past the YAML limit
+    text = encrypt('{"deep": ' + "[" * depth + '"bottom"' + "]" * depth + "}",
+                   keys["alice"].public, input_type="json", output_type=input_type)
+    keyring = Keyring(keys["alice"].file)
+    with pytest.raises(NotHandled):
+        SopsReader(keyring).decrypt_in_process(text, "x", input_type=input_type)
+    assert outcome(lambda: decrypt_document(text, "x", keyring, input_type=input_type)) == outcome(
+        lambda: decrypt_with_sops(text, "x", keyring, input_type=input_type))
+
+
 def test_a_key_command_sends_every_document_to_sops(keys, monkeypatch):
     monkeypatch.setenv("SOPS_AGE_KEY_CMD", f"cat {keys['bob'].file}")
     keyring = Keyring(keys["outsider"].file)

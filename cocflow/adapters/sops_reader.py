@@ -131,7 +131,7 @@ def decrypt_with_sops(text: str, what: str, keyring: Keyring | None = None, *,
     output = sops.Pending(args, text.encode("utf-8"), keyring or Keyring(), what).result()
     try:
         document = json.loads(output)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         document = None
     if not isinstance(document, dict):
         raise SopsFailed(f"sops returned no document while {what}")
@@ -159,7 +159,10 @@ class _Decryption:
             self.digest.update(MAC_ONLY_ENCRYPTED_PREFIX)
 
     def document(self, tree: dict[str, Any]) -> dict[str, Any]:
-        plain = self.mapping(tree, (), False)
+        try:
+            plain = self.mapping(tree, (), False)
+        except RecursionError:  # JSON nested deeper than Python's stack: sops decides
+            raise NotHandled("nesting deeper than this reader follows") from None
         self.check_mac()
         return plain
 
