@@ -23,14 +23,14 @@ from hypothesis import strategies as st
 
 from cocflow.adapters import sops
 from cocflow.adapters.sops import Keyring
-from cocflow.adapters.sops_format import NotHandled, go_float, yaml_plain
+from cocflow.adapters.sops_format import go_float, yaml_plain
 from cocflow.adapters.sops_reader import (
     SopsReader,
     decrypt_document,
     decrypt_with_sops,
     load_identities,
 )
-from cocflow.errors import AccessDenied, CocflowError, SopsFailed, Tampered
+from cocflow.errors import AccessDenied, CocflowError, NotHandled, SopsFailed, Tampered
 from tests.conftest import SENTINEL, Key, report_yaml
 from tests.shared_repo import cli, module_repo
 from tests.test_integrity import TAMPERING, flip_inside

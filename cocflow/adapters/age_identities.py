@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cocflow.adapters.sops import Keyring
-from cocflow.adapters.sops_format import NotHandled
+from cocflow.errors import NotHandled
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,6 @@ def load_identities(keyring: Keyring | None = None) -> Identities:
         return Identities(tuple(_identities(environment)))
     except NotHandled as exc:
         return Identities(unsupported=str(exc))
-
-
-def pyrage_module() -> Any:
-    """pyrage, imported on first use (it ships no type information)."""
-    import pyrage  # type: ignore[import-untyped]
-
-    return pyrage
 
 
 def _identities(env: dict[str, str]) -> list[Any]:
@@ -83,7 +76,8 @@ def _read(path: Path) -> str:
 
 def _age_identities(text: str) -> list[Any]:
     """age/keysource.go parseIdentities: one identity per line, "" and # lines skipped."""
-    pyrage = pyrage_module()
+    import pyrage
+
     found = []
     for line in text.split("\n"):
         line = line.removesuffix("\r")  # bufio.ScanLines
@@ -102,7 +96,8 @@ def _age_identities(text: str) -> list[Any]:
 
 
 def _ssh_identity(path: Path) -> Any:
-    pyrage = pyrage_module()
+    import pyrage
+
     try:
         return pyrage.ssh.Identity.from_buffer(path.read_bytes())
     except (OSError, ValueError, pyrage.IdentityError):

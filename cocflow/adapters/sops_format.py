@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from cocflow.errors import NotHandled
+
 MAX_DEPTH = 64
 INT64 = 2**63
 NEWEST_MINOR = 11  # files written by a newer sops 3.x go to the binary
@@ -42,11 +44,6 @@ _RULES = ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encryp
 _COMMENT_RULES = ("unencrypted_comment_regex", "encrypted_comment_regex")
 _METADATA_KEYS = frozenset({*_OTHER_KEY_TYPES, *_RULES, *_COMMENT_RULES, "age", "lastmodified",
                             "mac", "mac_only_encrypted", "version"})
-
-
-class NotHandled(Exception):
-    """The document or the local keys use something the in-process reader does not implement
-    exactly; the sops binary must decide. Carries the reason, never content."""
 
 
 def finite(value: float) -> float:

@@ -36,18 +36,17 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from cocflow.adapters import sops
-from cocflow.adapters.age_identities import Identities, load_identities, pyrage_module
+from cocflow.adapters.age_identities import Identities, load_identities
 from cocflow.adapters.sops import Keyring
 from cocflow.adapters.sops_format import (
     Metadata,
-    NotHandled,
     finite,
     go_float,
     json_tree,
     utf8,
     yaml_tree,
 )
-from cocflow.errors import CocflowError, SopsFailed
+from cocflow.errors import CocflowError, NotHandled, SopsFailed
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -288,7 +287,8 @@ def _data_key(metadata: Metadata, identities: Identities, what: str) -> bytes:
     """sops.go GetDataKeyWithKeyServices for one group of age keys: the first that opens."""
     if identities.unsupported:
         raise NotHandled(identities.unsupported)
-    pyrage = pyrage_module()
+    import pyrage
+
     for armored in metadata.age:
         sealed = _dearmor(armored)
         try:
