@@ -8,8 +8,11 @@ and key order included). Where the reader must answer itself, the test says so b
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
+import os
 import re
 import string
 import subprocess
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +36,7 @@ from cocflow.adapters.sops_reader import (
 )
 from cocflow.errors import AccessDenied, CocflowError, NotHandled, SopsFailed, Tampered
 from tests.conftest import SENTINEL, Key, report_yaml
+from tests.keyaccess import data_key
 from tests.shared_repo import cli, module_repo
 from tests.test_integrity import TAMPERING, flip_inside
 
@@ -202,6 +207,21 @@ def test_identities_in_sops_age_key_are_read(keys, monkeypatch):
 def test_the_recipient_listed_last_still_opens(keys):
     text = cocflow_style(VALUES, *(keys[h].public for h in ("alice", "bob", "carol", "dave")))
     assert_reads_as_sops(text, keys["dave"])
+
+
+def test_a_bytes_value_is_refused_by_both(keys):
+    # sops never writes type:bytes; a file holding one (sealed here with the file's own data
+    # key, MAC included) makes sops 3.11 panic, so the reader leaves it to sops.
+    text = encrypt("blob: placeholder\n", keys["alice"].public)
+    key = data_key(text, keys["alice"])
+    raw = b"\x00binary\xff"
+    lastmodified = re.search(r'lastmodified: "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    text = re.sub(r"blob: ENC\[[^\]]+\]", "blob: " + seal(key, raw, "blob:", "bytes"), text)
+    mac = hashlib.sha512(raw).hexdigest().upper().encode()
+    text = re.sub(r"mac: ENC\[[^\]]+\]", "mac: " + seal(key, mac, lastmodified, "str"), text)
+    with pytest.raises(NotHandled):
+        SopsReader(Keyring(keys["alice"].file)).decrypt_in_process(text, "the document")
+    assert refusals(text, keys["alice"]) == (SopsFailed, SopsFailed)
 
 
 def test_a_repeated_key_goes_to_sops_which_keeps_the_last(keys):
@@ -509,6 +529,14 @@ def outcome(read: Callable[[], dict[str, Any]]) -> str | type:
         return exact(read())
     except CocflowError as exc:
         return type(exc)
+
+
+def seal(key: bytes, plaintext: bytes, additional: str, kind: str) -> str:
+    """A value as sops' aes cipher writes it."""
+    nonce = os.urandom(32)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, additional.encode())
+    parts = [base64.b64encode(part).decode() for part in (sealed[:-16], nonce, sealed[-16:])]
+    return "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]".format(*parts, kind)
 
 
 def ssh_key(path: Path, kind: str = "ed25519", passphrase: str = "") -> Path:
