@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from scenarios import (  # noqa: E402
     measure_new_and_move,
+    measure_reader,
     measure_rekey,
     measure_show,
     measure_startup,
@@ -51,6 +52,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20 and 200 cases only")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rekey-cases", type=int, default=1_000)
+    parser.add_argument("--read-cases", type=int, default=2_000,
+                        help="real cases for the reader pair (200 with --quick)")
+    parser.add_argument("--only-reader", action="store_true",
+                        help="build and time only the reader pair")
     options = parser.parse_args()
     sizes = QUICK_SIZES if options.quick else SIZES
     work = Path(tempfile.mkdtemp(prefix="cocflow-bench-"))
@@ -64,6 +69,13 @@ def main() -> None:
 
 def run_all(work: Path, sizes: tuple[int, ...], options: argparse.Namespace) -> dict:
     report: dict = {"sizes": {}, "pairs": {}}
+    read_cases = min(options.read_cases, 200) if options.quick else options.read_cases
+    read_root, read_member = build_repository(work / "repo-read", read_cases, real=True)
+    report["pairs"]["read"] = measure_reader(sorted((read_root / "cases").glob("*.yaml")),
+                                             environment(read_member), min(options.repeats, 3))
+    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    if options.only_reader:
+        return report
     for size in sizes:
         root, member = build_repository(work / f"repo-{size}", size)
         env = environment(member)
@@ -79,13 +91,12 @@ def run_all(work: Path, sizes: tuple[int, ...], options: argparse.Namespace) -> 
                                                 real=True)
     report["pairs"]["rekey"] = measure_rekey(rekey_root, environment(rekey_member),
                                              options.rekey_cases)
-    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     return report
 
 
 def print_table(report: dict) -> None:
     sizes = report["sizes"]
-    base = sizes.get("20") or next(iter(sizes.values()))
+    base = sizes.get("20") or next(iter(sizes.values()), {})
     print(f"\n{'cases':>7}  {'command':<7} {'median s':>9} {'x 20-case':>10}")
     for size, commands in sizes.items():
         for name, seconds in commands.items():

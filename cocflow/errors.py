@@ -86,3 +86,13 @@ class GitFailed(EnvironmentProblem):
 
 class SyncConflict(EnvironmentProblem):
     """git could not integrate upstream; the clone was put back as it was."""
+
+
+# --- inside the in-process sops reader ----------------------------------------------------
+
+
+class NotHandled(Exception):
+    """The in-process sops reader meets something it does not implement exactly (a key type, a
+    YAML feature, a newer sops): the sops binary decides instead. Raised only by
+    `sops_reader.decrypt_in_process`, which `decrypt_document` turns into a sops call; it never
+    reaches the CLI. Carries the reason, never content."""
