@@ -42,6 +42,29 @@ class Tampered(IntegrityError):
         )
 
 
+class Unreadable(CocflowError):
+    """A file that decrypts, MAC intact, into something this cocflow cannot read (written with a
+    key by another tool, or in a format this version does not know): not shown, and not called
+    tampering, because whoever wrote it held a key."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str, label: str | None = None, file: str | None = None) -> None:
+        self.reason, self.label, self.file = reason, label, file
+        if label is None:
+            super().__init__(reason)
+            return
+        where = file or "FILE"
+        super().__init__(
+            f"{label} cannot be read by this cocflow ({reason}): it was written outside cocflow "
+            f"or by another version, and is not shown; `git log -- {where}` lists its versions"
+        )
+
+    def about(self, label: str, file: str | None) -> Unreadable:
+        """The same reason, naming the file."""
+        return Unreadable(self.reason, label, file)
+
+
 class MergeConflict(CocflowError):
     """Both sides changed the same field of a case differently; nothing was merged."""
 

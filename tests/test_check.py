@@ -10,9 +10,15 @@ import pytest
 
 from cocflow.adapters import sops
 from cocflow.adapters.sops import Keyring
+from cocflow.domain import sealed
 from cocflow.domain.rules import CODES
 from tests.conftest import SENTINEL, git, report_yaml
 from tests.keyaccess import case_file
+
+
+def padded(text: str) -> bytes:
+    """Evidence plaintext in format 2 (a header, the bytes, padding to a bucket)."""
+    return sealed.seal_evidence(text.encode(), 1, "0" * 64)
 
 
 def check(repo: Path, run, *extra: str) -> tuple[int, dict, str]:
@@ -52,19 +58,18 @@ def test_a_fresh_repository_without_members_is_clean(tmp_path, run):
 
 def test_a_plaintext_value_outside_meta_is_named_by_path_not_value(repo, open_case, run):
     case_id = open_case()
-    replace_line(case_file(repo, case_id), r"^    title: ENC\[.*$", f"    title: {SENTINEL}")
+    replace_line(case_file(repo, case_id), r"^body: ENC\[.*$", f"body: {SENTINEL}")
     code, report, text = check(repo, run)
     assert code == 1
     [problem] = [p for p in report["problems"] if p["code"] == "plaintext"]
     assert problem == {"file": f"cases/{case_id}.yaml", "case": case_id, "code": "plaintext",
-                       "message": "report.title is not encrypted (only meta may be plaintext)"}
+                       "message": "body is not encrypted (only meta may be plaintext)"}
     assert "Error: " in text
 
 
 def test_a_hand_typed_enc_marker_is_plaintext(repo, open_case, run):
     case_id = open_case()
-    replace_line(case_file(repo, case_id), r"^    title: ENC\[.*$",
-                 f"    title: ENC[{SENTINEL}]")
+    replace_line(case_file(repo, case_id), r"^body: ENC\[.*$", f"body: ENC[{SENTINEL}]")
     assert "plaintext" in codes(check(repo, run)[1])
 
 
@@ -87,10 +92,10 @@ def test_a_file_that_is_not_yaml_at_all_is_reported(repo, run):
 def test_a_plaintext_comment_is_reported_by_line(repo, open_case, run):
     case_id = open_case()
     path = case_file(repo, case_id)
-    path.write_text(path.read_text().replace("\nreport:\n", f"\n# {SENTINEL}\nreport:\n", 1))
+    path.write_text(path.read_text().replace("\nbody: ", f"\n# {SENTINEL}\nbody: ", 1))
     report = check(repo, run)[1]
     assert codes(report) == {"plaintext-comment"}
-    assert report["problems"][0]["message"].startswith("line 10 ")
+    assert report["problems"][0]["message"].startswith("line 11 ")
 
 
 def test_a_recused_member_added_with_raw_sops_is_caught(repo, open_case, run, keys):
@@ -211,7 +216,7 @@ def test_other_sops_settings_are_reported(repo, open_case, run):
 
 def test_every_problem_is_reported_not_only_the_first(repo, open_case, run):
     first, second = open_case(), open_case()
-    replace_line(case_file(repo, first), r"^    title: ENC\[.*$", f"    title: {SENTINEL}")
+    replace_line(case_file(repo, first), r"^body: ENC\[.*$", f"body: {SENTINEL}")
     replace_line(case_file(repo, second), r"^    status: .*$", "    status: lost")
     (repo / "cases" / "notes.txt").write_text(SENTINEL)
     report = check(repo, run)[1]
@@ -223,7 +228,7 @@ def test_evidence_keyed_like_its_case_is_clean(repo, open_case, run, keys):
     case_id = open_case("--recuse", "bob")
     recipients = [keys["alice"].public, keys["carol"].public]
     (repo / "cases" / case_id).mkdir()
-    (repo / "cases" / case_id / "1.json").write_text(sops.encrypt_bytes(SENTINEL.encode(),
+    (repo / "cases" / case_id / "1.json").write_text(sops.encrypt_bytes(padded(SENTINEL),
                                                                         recipients))
     assert check(repo, run)[0] == 0
 
@@ -232,7 +237,7 @@ def test_evidence_readable_by_a_recused_member_is_caught(repo, open_case, run, k
     case_id = open_case("--recuse", "bob")
     recipients = [keys[h].public for h in ("alice", "bob", "carol")]
     (repo / "cases" / case_id).mkdir()
-    (repo / "cases" / case_id / "1.json").write_text(sops.encrypt_bytes(SENTINEL.encode(),
+    (repo / "cases" / case_id / "1.json").write_text(sops.encrypt_bytes(padded(SENTINEL),
                                                                         recipients))
     [problem] = check(repo, run)[1]["problems"]
     assert (problem["code"], problem["file"], problem["case"]) == (
@@ -255,7 +260,7 @@ def test_plaintext_or_orphaned_evidence_is_caught(repo, open_case, run):
 
 def test_staged_checks_only_what_the_next_commit_changes(repo, open_case, run):
     case_id = open_case()
-    replace_line(case_file(repo, case_id), r"^    title: ENC\[.*$", f"    title: {SENTINEL}")
+    replace_line(case_file(repo, case_id), r"^body: ENC\[.*$", f"body: {SENTINEL}")
     assert check(repo, run, "--staged")[0] == 0  # changed on disk, not staged
     git(repo, "add", "cases")
     code, report, text = check(repo, run, "--staged")
@@ -267,7 +272,7 @@ def test_staged_reads_the_index_not_the_working_tree(repo, open_case, run):
     case_id = open_case()
     path = case_file(repo, case_id)
     healthy = path.read_text()
-    replace_line(path, r"^    title: ENC\[.*$", f"    title: {SENTINEL}")
+    replace_line(path, r"^body: ENC\[.*$", f"body: {SENTINEL}")
     git(repo, "add", "cases")
     path.write_text(healthy)  # the working tree is fine again; the index is not
     assert codes(check(repo, run, "--staged")[1]) == {"plaintext"}

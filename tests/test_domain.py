@@ -8,7 +8,7 @@ import pytest
 
 from cocflow.adapters import schema, yamlio
 from cocflow.domain import access, deadlines
-from cocflow.domain.case import compact, next_case_id, plaintext_leaves, require_case_id
+from cocflow.domain.case import next_case_id, plaintext_leaves, require_case_id
 from cocflow.errors import InvalidInput
 
 ROSTER = access.Roster(
@@ -71,14 +71,6 @@ def test_due_is_most_urgent_first():
     assert [d.id for d in found] == ["2026-0001", "2026-0002"]
 
 
-def test_compact_drops_nulls_and_empties_outside_meta_only():
-    document = {"meta": {"responded_at": None, "recused": []},
-                "report": {"a": None, "b": [], "c": {}, "d": "", "e": [{"x": None}], "f": False},
-                "decision": None}
-    assert compact(document) == {"meta": {"responded_at": None, "recused": []},
-                                 "report": {"f": False}}
-
-
 ENC = "ENC[AES256_GCM,data:LQ==,iv:YSgjnd3dZcp1yI4xbqtU45NVUcSdPmj05IpjOPJHsQ8=,tag:dMxyg5bO0dBWs3gMCHASYA==,type:str]"  # noqa: E501
 
 
@@ -104,9 +96,9 @@ def test_case_ids_are_strict(bad):
         require_case_id(bad)
 
 
-def test_schema_defaults_restore_what_compact_removed():
+def test_schema_defaults_fill_what_a_report_leaves_out():
     document = schema.with_defaults("case", {"meta": {}, "report": {"title": "t"}})
-    assert document["report"]["reported"] == [] and document["decision"] is None
+    assert document["report"]["reported"] == [] and document["decisions"] == []
     assert document["report"]["consent"] == {"name_reporter": False, "share_with_reported": False,
                                              "confidentiality_request": None}
 

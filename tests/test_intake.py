@@ -23,12 +23,13 @@ def test_case_file_keeps_meta_plain_and_encrypts_every_other_leaf(repo, open_cas
     assert "sops" in document and document["sops"]["mac"].startswith("ENC[")
 
 
-def test_empty_and_null_values_are_omitted_not_left_in_plaintext(repo, open_case):
+def test_outside_meta_the_file_holds_one_encrypted_body_and_no_key_names(repo, open_case):
     case_id = open_case(witnesses=[], location=None, reporter={"anonymous": True})
     text = (repo / "cases" / f"{case_id}.yaml").read_text()
-    body = text.split("\nsops:\n")[0].split("\nreport:\n", 1)[1]
-    assert "null" not in body and "[]" not in body and "{}" not in body
-    assert "witnesses" not in body and "location" not in body
+    document = yaml.safe_load(text)
+    assert list(document) == ["meta", "body", "sops"]
+    for name in ("report", "witnesses", "location", "reporter", "timeline", "null", "[]"):
+        assert name not in text.split("\nsops:\n")[0].split("\nbody: ")[1]
 
 
 def test_ids_count_up_within_the_year_of_receipt(repo, open_case, run, keys):

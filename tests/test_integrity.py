@@ -35,9 +35,10 @@ TAMPERING: dict[str, Callable[[str], str]] = {
     "meta recused": lambda t: t.replace("recused: []", "recused: [carol]", 1),
     "meta deadline": lambda t: re.sub(r"respond_by: \"?2026-12-0", "respond_by: \"2027-12-0",
                                       t, count=1),
-    "ciphertext": lambda t: flip_inside(t, "title: ENC[AES256_GCM,data:"),
-    "ciphertext tag": lambda t: flip_inside(t, "description: ENC[AES256_GCM,data:"),
-    "renamed key": lambda t: t.replace("    title: ENC", "    headline: ENC", 1),
+    "ciphertext": lambda t: flip_inside(t, "body: ENC[AES256_GCM,data:"),
+    "ciphertext tag": lambda t: flip_inside(t, t[t.index("body: ENC"):].split(",tag:")[0]
+                                            + ",tag:"),
+    "renamed key": lambda t: t.replace("\nbody: ENC", "\nheadline: ENC", 1),
     "mac": lambda t: flip_inside(t, "mac: ENC[AES256_GCM,data:"),
     "mac removed": lambda t: re.sub(r"(?m)^    mac: .*\n", "", t),
     "sops block removed": lambda t: t.split("\nsops:\n")[0] + "\n",

@@ -46,7 +46,7 @@ def test_a_whole_case_from_received_to_reopened(repo, run, keys, case_id):
     events = [e["event"] for e in case["timeline"]]
     assert events == ["received", "acknowledged", "investigating", "contacted-reported",
                       "decided", "closed", "reopened"]
-    assert case["decision"]["outcomes"] == ["warning", "correction"]
+    assert [d["outcomes"] for d in case["decisions"]] == [["warning", "correction"]]
     assert case["meta"]["status"] == "investigating" and case["meta"]["closed_at"] is None
     messages = git(repo, "log", "--format=%s").splitlines()
     assert messages[0] == f"move {case_id}: closed -> investigating"
@@ -74,7 +74,8 @@ def test_deciding_with_skip_contact(repo, run, keys, case_id):
         step(run, repo, keys["alice"], "move", case_id, target)
     step(run, repo, keys["alice"], "move", case_id, "decided", "--outcome", "permanent-ban",
          "--rationale", "r", "--skip-contact", "safety")
-    assert show(run, repo, case_id, keys["bob"])["decision"]["contact_skipped_reason"] == "safety"
+    [decision] = show(run, repo, case_id, keys["bob"])["decisions"]
+    assert decision["contact_skipped_reason"] == "safety"
 
 
 def test_naming_the_reporter_without_consent_is_refused_and_changes_nothing(repo, run, keys,

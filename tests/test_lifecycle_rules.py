@@ -25,7 +25,7 @@ def case(status="received", contacted=False, consent=False, **meta):
                  "closed_at": None, "recused": [], **meta},
         "report": {"title": "t", "description": "d", "categories": ["other"],
                    "reported": [{"name": "x"}], "consent": {"name_reporter": consent}},
-        "timeline": timeline, "decision": None, "dismissal": None, "recusals": [],
+        "timeline": timeline, "decisions": [], "dismissal": None, "recusals": [],
     }
 
 
@@ -106,7 +106,7 @@ def test_skip_contact_records_the_reason():
     request = MoveRequest("decided", outcomes=("permanent-ban",), rationale="r",
                           skip_contact="safety risk to the reporter")
     moved = apply_move(case("investigating"), request, "bob", NOW)
-    assert moved["decision"]["contact_skipped_reason"] == "safety risk to the reporter"
+    assert moved["decisions"][-1]["contact_skipped_reason"] == "safety risk to the reporter"
 
 
 def test_naming_the_reporter_needs_consent():
@@ -114,7 +114,7 @@ def test_naming_the_reporter_needs_consent():
     with pytest.raises(InvalidInput, match="consent"):
         apply_move(case("investigating", contacted=True), request, "bob", NOW)
     moved = apply_move(case("investigating", contacted=True, consent=True), request, "bob", NOW)
-    assert moved["decision"]["reporter_named"] is True
+    assert moved["decisions"][-1]["reporter_named"] is True
 
 
 def test_dismissal_needs_a_reason_from_the_list():

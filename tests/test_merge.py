@@ -13,7 +13,7 @@ from cocflow.domain.merge import merge_cases, merge_set, union_by_time
 def case(**meta: Any) -> dict[str, Any]:
     """A minimal decrypted case in the shape the schema defaults give."""
     return {
-        "meta": {"schema": 1, "id": "2026-0001", "status": "investigating",
+        "meta": {"format": 2, "id": "2026-0001", "revision": 3, "status": "investigating",
                  "received_at": "2026-11-20T10:00:00Z", "respond_by": "2026-12-04T10:00:00Z",
                  "responded_at": "2026-11-21T10:00:00Z", "closed_at": None, "recused": [],
                  **meta},
@@ -21,7 +21,7 @@ def case(**meta: Any) -> dict[str, Any]:
                    "categories": ["intimidation"], "consent": {"name_reporter": False}},
         "recusals": [],
         "timeline": [event("2026-11-20T10:00:00Z", "received")],
-        "decision": None,
+        "decisions": [],
         "dismissal": None,
     }
 
@@ -86,7 +86,7 @@ def test_a_move_on_one_side_wins_over_notes_on_the_other():
 
     def decide(d):  # type: ignore[no-untyped-def]
         d["meta"]["status"] = "decided"
-        d["decision"] = decision
+        d["decisions"] = [decision]
         d["timeline"].append(event("2026-11-25T00:00:00Z", "decided"))
 
     ours = changed(base, lambda d: d["timeline"].append(event("2026-11-24T00:00:00Z")))
@@ -94,7 +94,7 @@ def test_a_move_on_one_side_wins_over_notes_on_the_other():
     result = merge_cases(base, ours, theirs)
     assert result.clean
     assert result.document["meta"]["status"] == "decided"
-    assert result.document["decision"] == decision
+    assert result.document["decisions"] == [decision]
     assert [e["event"] for e in result.document["timeline"]] == ["received", "note", "decided"]
 
 
@@ -103,13 +103,14 @@ def test_two_different_moves_conflict_and_preference_takes_one_whole_state():
     ours = changed(base, lambda d: d["meta"].update(status="dismissed") or d.update(
         dismissal={"reason": "tone", "note": None, "at": "2026-11-25T00:00:00Z", "by": "a"}))
     theirs = changed(base, lambda d: d["meta"].update(status="decided") or d.update(
-        decision={"outcomes": ["warning"], "rationale": "r"}))
+        decisions=[{"outcomes": ["warning"], "rationale": "r"}]))
     result = merge_cases(base, ours, theirs)
     assert not result.clean
-    assert set(result.conflicts) == {"meta.status", "decision", "dismissal"}
+    assert set(result.conflicts) == {"meta.status", "decisions", "dismissal"}
     preferred = merge_cases(base, ours, theirs, prefer="theirs").document
     assert preferred["meta"]["status"] == "decided"
-    assert preferred["dismissal"] is None and preferred["decision"]["outcomes"] == ["warning"]
+    assert preferred["dismissal"] is None
+    assert [d["outcomes"] for d in preferred["decisions"]] == [["warning"]]
 
 
 def test_the_same_move_on_both_sides_is_no_conflict_and_keeps_the_first_times():

@@ -111,11 +111,12 @@ def test_a_member_not_yet_a_recipient_is_told_another_member_must_rekey(repo, ru
 
 
 def write_failing_sops(tmp_path: Path) -> Path:
-    """A sops that lets exactly one `rotate` through and fails every later one."""
+    """A sops that lets exactly one `encrypt` (rekey seals each case anew) through and fails
+    every later one."""
     wrapper = tmp_path / "flaky-sops"
     wrapper.write_text(
         "#!/bin/sh\n"
-        'if [ "$1" = rotate ] && ! mkdir "$0.first" 2>/dev/null; then exit 1; fi\n'
+        'if [ "$1" = encrypt ] && ! mkdir "$0.first" 2>/dev/null; then exit 1; fi\n'
         f'exec "{sops_binary()}" "$@"\n'
     )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)

@@ -47,7 +47,7 @@ def test_show_json_is_the_whole_document_with_defaults(repo: Path, open_case, ru
     document = json.loads(run("-C", str(repo), "show", case_id, "--json",
                               as_member=keys["bob"]).stdout)
     assert document["report"]["witnesses"] == []
-    assert document["decision"] is None
+    assert document["decisions"] == [] and document["report"]["sent_at"] is None
     assert document["timeline"][0]["event"] == "received"
 
 

@@ -99,6 +99,49 @@ def _one_of_hint(error: Any) -> str:
     return "is not valid"
 
 
+def text_repairs(name: str, document: Any, definition: str | None = None
+                 ) -> tuple[Any, list[str]]:
+    """The document with each number or boolean that stands where the schema wants text given
+    back as text, and the paths (never values) of those repairs.
+
+    For format-1 cases only: PyYAML (YAML 1.1) wrote a title such as `1e3` unquoted, and sops
+    (YAML 1.2) stored it as the number 1000; the text sops kept is the closest to the original.
+    """
+    repaired: list[str] = []
+    for error in list(_validator(name, definition).iter_errors(document)):
+        value = error.instance
+        if not isinstance(value, (bool, int, float)) or not _wants_text(error):
+            continue
+        path = list(error.absolute_path)
+        if not path:
+            continue
+        parent = document
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = _as_text(value)
+        repaired.append(".".join(str(part) for part in path))
+    return document, repaired
+
+
+def _wants_text(error: Any) -> bool:
+    def text_type(sub: Any) -> bool:
+        expected = sub.validator_value
+        return sub.validator == "type" and (expected == "string" or (
+            isinstance(expected, list) and "string" in expected))
+
+    if text_type(error):
+        return True
+    return error.validator == "oneOf" and any(text_type(sub) for sub in error.context or [])
+
+
+def _as_text(value: bool | int | float) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
 def with_defaults(name: str, document: Any, definition: str | None = None) -> Any:
     """Fill in every `default` the schema names (the values cocflow omits before encrypting)."""
     schema = load_schema(name)

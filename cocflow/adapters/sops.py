@@ -20,11 +20,14 @@ from cocflow.errors import (
     InvalidInput,
     SopsFailed,
     Tampered,
+    Unreadable,
 )
 
 UNENCRYPTED_REGEX = "^meta$"
 EXIT_NO_MATCHING_KEY = 128
 EXIT_MAC_MISMATCH = 51
+# sops decrypted and checked the document but could not write it in the output format.
+EXIT_CANNOT_WRITE_OUTPUT = 4
 # sops' codes for a document changed without the key: MAC cannot be decrypted (24), a value
 # fails its AES-GCM tag (25, also when a key was renamed or a value moved), MAC mismatch (51),
 # MAC missing (52).
@@ -245,6 +248,9 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
     if code in INTEGRITY_EXITS:
 
         return Tampered(what, INTEGRITY_EXITS[code])
+    if code == EXIT_CANNOT_WRITE_OUTPUT:
+        return Unreadable("sops cannot write one of its values as JSON (a format-1 value such "
+                          "as .inf)", what)
     if code < 0:
         return SopsFailed(f"sops was killed (signal {-code}) while {what}")
     if os.environ.get("COCFLOW_DEBUG"):
@@ -280,13 +286,18 @@ def _recipient_flags(recipients: Iterable[str]) -> list[str]:
     return ["--age", ",".join(keys)]
 
 
-def encrypt(plaintext: str, recipients: Iterable[str], keyring: Keyring | None = None) -> str:
-    """Encrypt a YAML document to exactly these recipients; only top-level meta stays plain."""
+def encrypt(document: str, recipients: Iterable[str], keyring: Keyring | None = None) -> str:
+    """Encrypt a JSON document to exactly these recipients; returns sops YAML in which only
+    top-level meta is plain.
+
+    JSON in, so that no YAML parser reinterprets a value (sops reads YAML 1.2, PyYAML writes
+    1.1: `1e3`, `0o17` and `<<` mean different things to them).
+    """
     args = [
-        "encrypt", *_recipient_flags(recipients), "--input-type", "yaml", "--output-type", "yaml",
+        "encrypt", *_recipient_flags(recipients), "--input-type", "json", "--output-type", "yaml",
         "--unencrypted-regex", UNENCRYPTED_REGEX, "--filename-override", "case.yaml", "/dev/stdin",
     ]
-    output = _run(args, plaintext.encode("utf-8"), keyring or Keyring(), "encrypting").decode()
+    output = _run(args, document.encode("utf-8"), keyring or Keyring(), "encrypting").decode()
     return _require_output(output, "yaml", "encrypting")
 
 
@@ -301,17 +312,30 @@ def encrypt_bytes(data: bytes, recipients: Iterable[str], keyring: Keyring | Non
 
 
 def start_decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
-                  *, output_type: str = "yaml") -> Pending:
-    """Start decrypting a sops YAML document; collect it with `.result()`."""
+                  *, output_type: str = "json") -> Pending:
+    """Start decrypting a sops YAML document (to JSON: every value exactly as stored); collect
+    it with `.result()`, parse it with `parse_decrypted`."""
     args = ["decrypt", "--input-type", "yaml", "--output-type", output_type, "/dev/stdin"]
     return Pending(args, ciphertext.encode("utf-8"), keyring or Keyring(), what)
 
 
 def decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
-            *, output_type: str = "yaml") -> str:
+            *, output_type: str = "json") -> str:
     """Decrypt a sops YAML document; the MAC is checked by sops."""
     pending = start_decrypt(ciphertext, what, keyring, output_type=output_type)
     return pending.result().decode("utf-8")
+
+
+def parse_decrypted(output: bytes, what: str) -> Any:
+    """The document sops decrypted to JSON; output that does not parse is sops' failure (exit 4),
+    never a sign of tampering: sops checked the MAC before it wrote anything."""
+    import json
+
+    try:
+        return json.loads(output.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise SopsFailed(f"sops returned output that is not JSON while decrypting {what}; "
+                         "nothing was changed; rerun with COCFLOW_DEBUG=1") from None
 
 
 def decrypt_bytes(ciphertext: str, what: str, keyring: Keyring | None = None) -> bytes:

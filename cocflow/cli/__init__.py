@@ -27,7 +27,8 @@ Start here:
 COMMANDS = {
     "init": "repo:init_command", "keygen": "repo:keygen_command",
     "whoami": "repo:whoami_command", "doctor": "repo:doctor_command",
-    "demo": "repo:demo_command", "team": "team:team_group",
+    "demo": "repo:demo_command", "migrate": "repo:migrate_command",
+    "team": "team:team_group",
     "new": "cases:new_command", "list": "cases:list_command", "show": "cases:show_command",
     "move": "lifecycle:move_command", "note": "lifecycle:note_command",
     "edit": "lifecycle:edit_command", "due": "lifecycle:due_command",

@@ -58,6 +58,7 @@ def case_text(case: dict[str, Any], now: datetime) -> str:
             f"  reported:    {_people(report.get('reported'), _reported)}",
             f"  witnesses:   {_people(report.get('witnesses'), _person)}",
             f"  occurred:    {report.get('occurred_at') or 'unknown'}",
+            *([f"  sent:        {report['sent_at']}"] if report.get("sent_at") else []),
             f"  space:       {report.get('space') or '-'}",
             f"  location:    {report.get('location') or '-'}",
             f"  categories:  {', '.join(report.get('categories') or []) or '-'}",
@@ -78,9 +79,12 @@ def case_text(case: dict[str, Any], now: datetime) -> str:
     for item in sorted(case.get("timeline") or [], key=lambda e: e["at"]):
         note = f": {item['note']}" if item.get("note") else ""
         out.append(f"  {item['at']}  {item['by']:<12} {item['event']}{note}")
-    if case.get("decision"):
-        d = case["decision"]
-        out += ["", "Decision", f"  outcomes:  {', '.join(d['outcomes'])}",
+    decisions = case.get("decisions") or []
+    for number, d in enumerate(decisions, start=1):
+        title = "Decision" if len(decisions) == 1 else (
+            f"Decision {number} of {len(decisions)}"
+            + (" (current)" if number == len(decisions) else " (superseded)"))
+        out += ["", title, f"  outcomes:  {', '.join(d['outcomes'])}",
                 f"  by {d['decided_by']} at {d['decided_at']}; reporter named: "
                 f"{'yes' if d.get('reporter_named') else 'no'}"]
         if d.get("contact_skipped_reason"):

@@ -1,8 +1,9 @@
-"""Repository and key commands: init, keygen, whoami, doctor, demo."""
+"""Repository and key commands: init, keygen, whoami, doctor, migrate, demo."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -132,3 +133,63 @@ def demo_command(directory: Path | None) -> None:
     from cocflow.operations.demo import run_demo
 
     run_demo(directory, say)
+
+
+@click.command("migrate")
+@click.option("--dry-run", is_flag=True, help="List what would be migrated; change nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Cases converted in parallel (default 8).")
+@repo_option
+@json_option
+def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
+    """Convert every format-1 case your key can read (and its evidence) to format 2.
+
+    Format 2 seals everything but meta into one padded value, so a reader without a key
+    learns nothing from sizes (docs/case-format.md). One commit. Cases your key cannot open
+    are listed: a member who can read them runs `cocflow migrate` after pulling (exit 1
+    until every case is converted).
+
+    \b
+    Examples:
+      cocflow migrate --dry-run
+      cocflow migrate
+      cocflow migrate --json
+    """
+    from cocflow.cli.common import workspace
+    from cocflow.operations.migrate import apply_migrate, plan_migrate, plan_result
+
+    ws = workspace()
+    plan = plan_migrate(ws)
+    result = plan_result(ws, plan) if dry_run else apply_migrate(ws, plan, jobs)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        _say_migrate(result)
+    if not result.complete and not dry_run:
+        raise ProblemsFound(
+            f"migration incomplete: {len(result.need_other_member)} case(s) need another "
+            f"member, {len(result.unreadable)} cannot be read by this cocflow (`cocflow "
+            "verify` says why)")
+
+
+def _say_migrate(result: Any) -> None:
+    if result.dry_run:
+        say("Dry run: nothing was changed.")
+        if result.migrated:
+            say(f"Would migrate {len(result.migrated)} case(s): {', '.join(result.migrated)}.")
+    elif result.migrated:
+        say(f"Migrated {len(result.migrated)} case(s) to format 2 (one commit): "
+            f"{', '.join(result.migrated)}.")
+    else:
+        say("No case was migrated; nothing was committed.")
+    say(f"Already in format 2: {len(result.unchanged)} case(s).")
+    for case_id, paths in result.repaired.items():
+        say(f"Check case {case_id}: format 1 had stored {', '.join(paths)} as a number; it "
+            "is text again, as sops kept it (`cocflow show`, `cocflow edit`).")
+    if result.unreadable:
+        say(f"Cannot be read by this cocflow: {', '.join(result.unreadable)} (`cocflow verify`).")
+    if result.need_other_member:
+        say(f"Need another member: {', '.join(result.need_other_member)} (your key cannot "
+            "open them).")
+        if not result.dry_run:
+            next_step("a member who can read them pulls and runs `cocflow migrate`")

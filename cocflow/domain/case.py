@@ -13,9 +13,11 @@ from cocflow.errors import InvalidInput
 if TYPE_CHECKING:
     from cocflow.domain.access import Roster
 
-SCHEMA_VERSION = 1
+FORMAT = 2  # the case format every write produces (domain/sealed.py)
+# The plaintext meta of a format-2 case, in the order it is written (domain/sealed.py).
 META_KEYS = (
-    "schema", "id", "status", "received_at", "respond_by", "responded_at", "closed_at", "recused"
+    "format", "id", "revision", "status", "received_at", "respond_by", "responded_at",
+    "closed_at", "recused",
 )
 CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
 # The exact shape sops gives an encrypted value; "ENC[anything]" typed by hand is plaintext.
@@ -93,13 +95,14 @@ def new_case(
     actor: str,
     now: datetime,
 ) -> dict[str, Any]:
-    """A freshly received case, ready to validate and encrypt."""
+    """A freshly received case, ready to validate and encrypt (revision 0: not written yet)."""
     timeline = [event("received", actor, now)]
     timeline += [event("recused", actor, now, r["handle"]) for r in recusals]
     return {
         "meta": {
-            "schema": SCHEMA_VERSION,
+            "format": FORMAT,
             "id": case_id,
+            "revision": 0,
             "status": "received",
             "received_at": format_timestamp(received_at),
             "respond_by": format_timestamp(respond_by),
@@ -110,29 +113,15 @@ def new_case(
         "report": report,
         "recusals": recusals,
         "timeline": timeline,
-        "decision": None,
+        "decisions": [],
         "dismissal": None,
     }
 
 
-def compact(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop every null or empty value outside meta: sops would leave them in plaintext."""
-    body = {key: _compact(value) for key, value in document.items() if key != "meta"}
-    return {"meta": document["meta"], **{k: v for k, v in body.items() if not _empty(v)}}
-
-
-def _compact(value: Any) -> Any:
-    if isinstance(value, dict):
-        kept = {k: _compact(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if not _empty(v)}
-    if isinstance(value, list):
-        items = [_compact(v) for v in value]
-        return [v for v in items if not _empty(v)]
-    return value
-
-
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+def current_decision(case: dict[str, Any]) -> dict[str, Any] | None:
+    """The decision in force: the last one (a case reopened and decided again has several)."""
+    decisions = case.get("decisions") or []
+    return decisions[-1] if decisions else None
 
 
 def plaintext_leaves(document: dict[str, Any]) -> list[str]:

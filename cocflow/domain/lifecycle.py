@@ -93,8 +93,9 @@ def apply_move(case: dict[str, Any], request: MoveRequest, actor: str,
         meta["responded_at"] = stamp
     if target == "closed":
         meta["closed_at"] = stamp
-    if target == "decided":
-        moved["decision"] = _decision(moved, request, actor, stamp)
+    if target == "decided":  # a reopened case keeps its earlier decisions; the last is current
+        decision = _decision(moved, request, actor, stamp)
+        moved["decisions"] = [*moved.get("decisions", []), decision]
     if target == "dismissed":
         moved["dismissal"] = {"reason": request.reason, "note": request.note, "at": stamp,
                               "by": actor}

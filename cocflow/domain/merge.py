@@ -5,8 +5,9 @@ Concurrent edits merge the way git-bug merges operations, not by diffing text:
 - the timeline, the recusal records and the recused handles are sets that merge by union
   (a recusal on either side wins; the timeline stays ordered by time, duplicates dropped);
 - evidence records merge by union, keyed by their number;
-- the state of a case (status, decision, dismissal, with closed_at) is one value: a side that
+- the state of a case (status, decisions, dismissal, with closed_at) is one value: a side that
   moved the case wins over a side that only added notes; two different moves conflict;
+- the revision is the higher of the two (the write that seals the merge adds one);
 - responded_at is the first response: the earlier of the two;
 - report categories merge as a set; every other field is a scalar taken from the side that
   changed it; both sides changing it differently is a conflict, unless the caller prefers a
@@ -27,7 +28,7 @@ Side = Literal["ours", "theirs"]
 SIDES: tuple[Side, ...] = ("ours", "theirs")
 SET_FIELDS = frozenset({"report.categories"})
 UNION_FIELDS = ("recusals", "timeline")
-STATE_FIELDS = ("decision", "dismissal")
+STATE_FIELDS = ("decisions", "dismissal")
 HANDLED = frozenset({"meta", "report", "evidence", *UNION_FIELDS, *STATE_FIELDS})
 _MISSING: Any = object()
 
@@ -107,7 +108,7 @@ def merge_cases(base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[
     }
     for name in UNION_FIELDS:
         document[name] = union_by_time(base.get(name), ours.get(name), theirs.get(name))
-    document["decision"], document["dismissal"] = state.decision, state.dismissal
+    document["decisions"], document["dismissal"] = state.decisions, state.dismissal
     if any("evidence" in doc for doc in (base, ours, theirs)):
         document["evidence"] = _merge_evidence(merger, base.get("evidence"),
                                                ours.get("evidence"), theirs.get("evidence"))
@@ -123,18 +124,19 @@ def merge_cases(base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[
 @dataclass(frozen=True)
 class _State:
     status: str
-    decision: Any
+    decisions: Any
     dismissal: Any
     closed_at: str | None
 
 
 def _state_of(document: dict[str, Any]) -> tuple[str, Any, Any]:
-    return (document["meta"].get("status"), document.get("decision"), document.get("dismissal"))
+    return (document["meta"].get("status"), document.get("decisions"),
+            document.get("dismissal"))
 
 
 def _merge_state(merger: _Merger, base: dict[str, Any], ours: dict[str, Any],
                  theirs: dict[str, Any]) -> _State:
-    """Status, decision and dismissal move together: a move on one side wins over none."""
+    """Status, decisions and dismissal move together: a move on one side wins over none."""
     b, o, t = _state_of(base), _state_of(ours), _state_of(theirs)
     closed = [ours["meta"].get("closed_at"), theirs["meta"].get("closed_at")]
     if o == t:  # the same move on both sides (or none): keep the earlier closing time
@@ -163,6 +165,9 @@ def _merge_meta(merger: _Merger, base: dict[str, Any], ours: dict[str, Any],
             merged[key] = state.closed_at
         elif key == "responded_at":
             merged[key] = _earliest([ours.get(key), theirs.get(key)])
+        elif key in ("revision", "format"):  # each side counted its own writes
+            merged[key] = max(value for value in (ours.get(key), theirs.get(key), 0)
+                              if isinstance(value, int))
         elif key == "recused":
             merged[key] = _union([base.get(key), ours.get(key), theirs.get(key)])
         else:

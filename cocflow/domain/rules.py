@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cocflow.domain import sealed
 from cocflow.domain.access import REKEY, Roster, assess
 from cocflow.domain.case import CASE_ID, is_ciphertext, recused_handles
 
@@ -21,6 +22,10 @@ CODES = {
     "plaintext": "a value outside top-level meta that is not encrypted",
     "plaintext-comment": "a YAML comment that is not encrypted",
     "meta-invalid": "meta missing, or not matching the schema (extra keys, dates, status)",
+    "format-1": "a case or evidence file still in format 1, which leaks lengths to a keyless "
+                "reader (run `cocflow migrate`)",
+    "format-unknown": "a case in a format this cocflow does not know (upgrade cocflow)",
+    "body-invalid": "a format-2 case whose encrypted part is not one padded `body` value",
     "id-mismatch": "the file name is not cases/<meta.id>.yaml",
     "duplicate-id": "two files hold the same case id",
     "recipient-recused": "a recused member's key is a recipient",
@@ -115,6 +120,21 @@ def masked(value: Any) -> Any:
     if isinstance(value, list):
         return [masked(sub) for sub in value]
     return value
+
+def check_body(document: dict[str, Any], findings: Findings) -> None:
+    """Format 2 keeps everything but meta in one value of a bucket's size: no key names, no
+    lengths."""
+    extra = [key for key in masked(document) if key not in ("meta", "sops", sealed.BODY)]
+    if extra:
+        findings.add("body-invalid", f"keys beside meta and body: {', '.join(extra[:5])}")
+    if sealed.BODY not in document:
+        findings.add("body-invalid", "no `body` value")
+        return
+    size = sealed.encrypted_size(document[sealed.BODY])
+    if size is not None and not sealed.is_bucket(size):  # plaintext is reported as such
+        findings.add("body-invalid", "the body is not padded to a bucket: its size tells a "
+                     "keyless reader how much the case holds")
+
 
 def plain_comment_lines(text: str) -> list[int]:
     # sops encrypts comments outside unencrypted keys as `#ENC[...]` and cocflow writes none;

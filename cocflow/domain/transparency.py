@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from cocflow.domain import deadlines
+from cocflow.domain.case import current_decision
 from cocflow.domain.lifecycle import DISMISSAL_REASONS, OUTCOMES, STATES
 from cocflow.domain.timestamps import format_timestamp, parse_timestamp
 
@@ -54,7 +55,7 @@ class CaseFacts:
 def facts_from_case(case: dict[str, Any]) -> CaseFacts:
     """The enumerations of a decrypted case, and nothing else."""
     report = case.get("report") or {}
-    decision = case.get("decision") or {}
+    decision = current_decision(case) or {}
     dismissal = case.get("dismissal") or {}
     return CaseFacts(
         meta=case["meta"], readable=True,

@@ -16,6 +16,7 @@ from cocflow.adapters.config import TEAM_FILE, validate_roster
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
 from cocflow.adapters.store import CASES_DIR, case_id_of, read_meta
+from cocflow.domain import sealed
 from cocflow.domain.access import Roster
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
 from cocflow.domain.rules import (
@@ -25,6 +26,7 @@ from cocflow.domain.rules import (
     Findings,
     Problem,
     case_info,
+    check_body,
     check_recipients,
     check_sops_block,
     duplicates,
@@ -100,10 +102,6 @@ def check_repository(root: Path, staged: bool = False) -> CheckReport:
         return run_checks(WorkingTree(root))
     repo = GitRepo(root)
     return run_checks(StagedIndex(repo), scope=repo.staged_paths())
-
-
-
-
 
 
 def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
@@ -210,6 +208,8 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     info = case_info(document.get("meta"), info.label)
     findings = Findings(path, info.label)
     _check_meta(document.get("meta"), stem, info, findings)
+    if sealed.format_of(document.get("meta")) == sealed.FORMAT:
+        check_body(document, findings)
     for leaf in plaintext_leaves(masked(document)):
         findings.add("plaintext", f"{leaf} is not encrypted (only meta may be plaintext)")
     for line in plain_comment_lines(data.decode("utf-8")):
@@ -218,8 +218,6 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     if roster is not None:
         check_recipients(sops.age_recipients(document["sops"]), roster, info.recused, findings)
     return info, findings.found
-
-
 
 
 def _light_info(path: str, data: bytes) -> CaseInfo:
@@ -235,8 +233,7 @@ def _check_meta(meta: Any, stem: str, info: CaseInfo, findings: Findings) -> Non
     if not isinstance(meta, dict):
         findings.add("meta-invalid", "no plaintext `meta` mapping at the top")
     else:
-        for message in schema.problems("case", meta, "meta"):
-            findings.add("meta-invalid", in_meta(message))
+        _check_format(meta, findings)
     if info.meta_id and info.meta_id != stem:
         findings.add("id-mismatch", f"meta.id is {info.meta_id} but the file is not named "
                      f"{info.meta_id}.yaml: a case lives in cases/<id>.yaml")
@@ -244,20 +241,23 @@ def _check_meta(meta: Any, stem: str, info: CaseInfo, findings: Findings) -> Non
         findings.add("id-mismatch", "the file name is not a case id (cases/YYYY-NNNN.yaml)")
 
 
-
-
-
-
+def _check_format(meta: dict[str, Any], findings: Findings) -> None:
+    """Meta of its own format; format 1 is a finding too: CI stays red until `migrate`."""
+    found = sealed.format_of(meta)
+    if found is None:
+        findings.add("format-unknown", f"meta says {sealed.describe_format(meta)}: this cocflow "
+                     "reads formats 1 and 2; upgrade cocflow")
+        return
+    if found == sealed.LEGACY_FORMAT:
+        findings.add("format-1", "the case is in format 1: lengths of its values are readable "
+                     "without a key; run `cocflow migrate`")
+    for message in schema.problems("case", meta, "meta" if found == sealed.FORMAT else "meta1"):
+        findings.add("meta-invalid", in_meta(message))
+    if found == sealed.FORMAT and meta.get("revision") == 0:
+        findings.add("meta-invalid", "meta.revision: a written case has revision 1 or more")
 
 
 # --- sops metadata and recipients -------------------------------------------------------
-
-
-
-
-
-
-
 
 
 # --- evidence and anything else in cases/ -----------------------------------------------
@@ -294,6 +294,9 @@ def check_evidence(path: str, data: bytes, case_id: str, case: CaseInfo | None,
         findings.add("plaintext", f"{key} is not encrypted (evidence holds only data)")
     if not is_ciphertext(document.get("data")):
         findings.add("plaintext", "data is not encrypted")
+    elif not sealed.is_bucket(sealed.encrypted_size(document["data"]) or 0):
+        findings.add("format-1", "evidence in format 1: its exact size is readable without a "
+                     "key; run `cocflow migrate`")
     check_sops_block(document["sops"], findings, case_file=False)
     if roster is not None and case is not None:
         check_recipients(sops.age_recipients(document["sops"]), roster, case.recused, findings)

@@ -16,10 +16,11 @@ from typing import Any
 
 from cocflow.adapters import sops
 from cocflow.domain import evidence as domain
+from cocflow.domain import sealed
 from cocflow.domain.access import desired_recipients
 from cocflow.domain.case import require_case_id
 from cocflow.domain.evidence import Attachment
-from cocflow.errors import IntegrityError, InvalidInput
+from cocflow.errors import IntegrityError, InvalidInput, Unreadable
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import (
     Workspace,
@@ -42,15 +43,17 @@ def seal_attachments(ws: Workspace, case: dict[str, Any], attachments: Sequence[
     on_disk = [domain.number_of(p.name) or 0 for p in ws.store.evidence_files(case_id)]
     numbers = domain.next_numbers(case, on_disk, len(attachments))
     recipients = desired_recipients(ws.roster, case["meta"]["recused"])
-    ciphertexts = parallel(lambda a: _encrypt(ws, a.data, recipients), list(attachments))
+    ciphertexts = parallel(lambda pair: _encrypt(ws, *pair, recipients),
+                           list(zip(attachments, numbers, strict=True)))
     updated = domain.with_evidence(case, attachments, numbers, ws.actor, ws.now())
     files = tuple((ws.store.evidence_path(case_id, n), text)
                   for n, text in zip(numbers, ciphertexts, strict=True))
     return updated, files
 
 
-def _encrypt(ws: Workspace, data: bytes, recipients: list[str]) -> str:
-    ciphertext = sops.encrypt_bytes(data, recipients, ws.keyring)
+def _encrypt(ws: Workspace, attachment: Attachment, number: int, recipients: list[str]) -> str:
+    plaintext = sealed.seal_evidence(attachment.data, number, attachment.sha256)
+    ciphertext = sops.encrypt_bytes(plaintext, recipients, ws.keyring)
     require_recipients(ciphertext, recipients, "new evidence")
     return ciphertext
 
@@ -139,7 +142,10 @@ def read_evidence(ws: Workspace, case_id: str, item: dict[str, Any]) -> bytes:
         raise IntegrityError(f"{what} is not a sops document; restore it from git history") \
             from None
     require_evidence_document(text, what)
-    data = sops.decrypt_bytes(text, what, ws.keyring)
+    try:
+        data = sealed.open_evidence(sops.decrypt_bytes(text, what, ws.keyring))
+    except Unreadable as exc:
+        raise exc.about(what, str(path.relative_to(ws.root))) from None
     if len(data) != item["size"] or hashlib.sha256(data).hexdigest() != item["sha256"]:
         raise IntegrityError(f"{what} does not match its recorded sha256: the file was replaced; "
                              "restore it from git history and tell the team")

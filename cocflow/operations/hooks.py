@@ -6,14 +6,16 @@ even when it is installed in a virtualenv that is not on PATH.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from cocflow.adapters import sops
 from cocflow.adapters.git import CHECKED_TREE_ENV, GitRepo
-from cocflow.errors import CocflowError, IntegrityError, ProblemsFound
+from cocflow.errors import CocflowError, IntegrityError, ProblemsFound, Unreadable
 
 GITATTRIBUTES = "cases/**/*.yaml diff=sops\ncases/*.yaml diff=sops\n"
 HOOK = "hooks/pre-commit"
@@ -175,8 +177,23 @@ def textconv(path: Path) -> bytes:
     from cocflow.adapters.keys import local_keyring
 
     try:
-        return sops.decrypt(raw.decode("utf-8"), "the file", local_keyring()).encode("utf-8")
+        decrypted = sops.parse_decrypted(
+            sops.decrypt(raw.decode("utf-8"), "the file", local_keyring()).encode("utf-8"),
+            "the file")
+        return _readable(decrypted).encode("utf-8")
     except IntegrityError:
         return b"# cocflow: this file FAILED its integrity check (MAC); shown encrypted\n" + raw
     except (CocflowError, UnicodeDecodeError):
         return raw
+
+
+def _readable(decrypted: Any) -> str:
+    """A decrypted case as YAML, its sealed body opened (a diff line per field)."""
+    from cocflow.adapters import yamlio
+    from cocflow.domain import sealed
+
+    document = decrypted
+    if isinstance(decrypted, dict) and sealed.format_of(decrypted.get("meta")) == sealed.FORMAT:
+        with contextlib.suppress(Unreadable):  # shown as sops gave it
+            document = sealed.unseal(decrypted)
+    return yamlio.dump(document)

@@ -1,8 +1,10 @@
 """`rekey`: bring every case to its desired recipients, planned first, applied in one commit.
 
 Like pip-sync, the plan is plain data computed without a key (`--dry-run` prints it); applying
-it rotates each case that differs with one `sops rotate` call, in parallel, entirely in memory,
-and only then writes every file and commits once.
+it re-encrypts each case that differs, in parallel, entirely in memory, and only then writes
+every file and commits once. A case is decrypted (its MAC checked) and sealed anew rather than
+rotated in place: a new data key, and a new revision, because re-keying is a write of the case
+and the revision counts writes (docs/case-format.md). Evidence files are rotated.
 """
 
 from __future__ import annotations
@@ -14,15 +16,21 @@ from typing import Any
 
 import yaml
 
-from cocflow.adapters import sops, yamlio
+from cocflow.adapters import sops
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import read_meta
-from cocflow.domain.access import Assessment, assess, require_enough_readers
-from cocflow.domain.case import plaintext_leaves, recused_handles
+from cocflow.domain.access import Assessment, RecipientChange, assess, require_enough_readers
+from cocflow.domain.case import recused_handles
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.parallel import parallel
-from cocflow.operations.workspace import Workspace, commit
+from cocflow.operations.workspace import (
+    Workspace,
+    commit,
+    decrypt_case,
+    reencrypt_evidence_file,
+    seal,
+)
 
 
 @dataclass(frozen=True)
@@ -137,12 +145,12 @@ def _case_ids(changes: Iterable[FileRekey]) -> list[str]:
 def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
                 progress: Callable[[str], None] | None
                 ) -> tuple[dict[Path, tuple[str, str]], list[str]]:
-    keyring = ws.keyring  # resolved once, before the threads share it
+    _ = ws.roster  # resolved once, before the threads share it
 
     def rotate(change: FileRekey) -> str | None:
-        """The rotated text, or None when no local key opens the file."""
+        """The re-encrypted text, or None when no local key opens the file."""
         try:
-            return _rotate_one(change, change.path.read_text(encoding="utf-8"), keyring)
+            return _rekey_one(ws, change, change.path.read_text(encoding="utf-8"))
         except AccessDenied:
             return None
         except CocflowError as exc:
@@ -160,21 +168,18 @@ def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
     return rotated, need_other
 
 
-def _rotate_one(change: FileRekey, text: str, keyring: sops.Keyring) -> str:
-    """One `sops rotate`: new data key, recipients changed by exactly add/remove, verified."""
-    what = f"evidence {change.path.name} of case {change.case_id}" if change.is_evidence \
-        else f"case {change.case_id}"
-    new = sops.rotate(text, what, add=change.add, remove=change.remove,
-                      input_type="json" if change.is_evidence else "yaml", keyring=keyring)
-    recipients = sops.recipients_of(new)
-    if set(recipients) != set(change.desired):
-        raise IntegrityError(f"sops did not give {what} the planned recipients; "
-                             "nothing was written")
+def _rekey_one(ws: Workspace, change: FileRekey, text: str) -> str:
+    """One file at its planned recipients with a new data key: a case decrypted and sealed
+    anew (revision + 1), an evidence file re-encrypted; verified before anything is written."""
     if change.is_evidence:
-        return new
-    if read_meta(new) != read_meta(text) or plaintext_leaves(yamlio.load(new)):
-        raise IntegrityError(f"sops changed the meta or left plaintext in case {change.case_id}; "
-                             "nothing was written")
+        new = reencrypt_evidence_file(text, change.path, change.case_id,
+                                      RecipientChange(change.add, change.remove), change.desired,
+                                      ws.keyring)
+    else:
+        new = seal(ws, decrypt_case(ws, change.case_id, text))
+    if set(sops.recipients_of(new)) != set(change.desired):
+        raise IntegrityError(f"cocflow did not give {change.path.name} of case {change.case_id} "
+                             "the planned recipients; nothing was written")
     return new
 
 

@@ -126,6 +126,7 @@ def doctor(repo: Path | None) -> list[Finding]:
         findings.append(_check("roster", lambda: _describe_roster(root)))
         findings.append(_check("member", lambda: whoami(load_roster(root), local_keyring())))
         findings.append(_check("case access", lambda: _describe_case_access(root)))
+        findings.append(_check("case format", lambda: _describe_format(root)))
         findings.append(_check("diff driver", lambda: _describe_diff(root)))
         findings.append(_check("pre-commit", lambda: _describe_hook(root)))
         findings.append(_check("merge driver", lambda: _describe_merge_driver(root)))
@@ -209,6 +210,21 @@ def _describe_case_access(root: Path) -> str:
             "`cocflow rekey`"
         )
     return f"your key reads every case you are not recused from{recused}"
+
+
+def _describe_format(root: Path) -> str:
+    from cocflow.adapters.sops import Keyring
+    from cocflow.operations.migrate import plan_migrate
+    from cocflow.operations.workspace import Workspace
+
+    plan = plan_migrate(Workspace(root, Keyring()))
+    if plan.cases:
+        raise CocflowError(f"{len(plan.cases)} case(s) still in format 1 (or with format-1 "
+                           "evidence), readable in part without a key: run `cocflow migrate`")
+    if plan.unknown:
+        raise CocflowError(f"{len(plan.unknown)} case(s) in a format this cocflow does not "
+                           "know: upgrade cocflow")
+    return f"every case is in format 2 ({len(plan.unchanged)} case(s))"
 
 
 def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,17 @@ from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
 from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
-from cocflow.domain.access import Roster, assess, desired_recipients, require_enough_readers
-from cocflow.domain.case import compact, plaintext_leaves
-from cocflow.errors import AccessDenied, IntegrityError, Tampered
+from cocflow.domain import sealed
+from cocflow.domain.access import (
+    RecipientChange,
+    Roster,
+    assess,
+    desired_recipients,
+    require_enough_readers,
+)
+from cocflow.domain.case import plaintext_leaves
+from cocflow.domain.evidence import number_of as evidence_number
+from cocflow.errors import AccessDenied, IntegrityError, Tampered, Unreadable
 from cocflow.operations.parallel import parallel
 
 
@@ -68,39 +77,67 @@ class Workspace:
 
 
 def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
-                 *, full_schema: bool = True, started: sops.Pending | None = None
-                 ) -> dict[str, Any]:
+                 *, full_schema: bool = True, started: sops.Pending | None = None,
+                 repaired: list[str] | None = None) -> dict[str, Any]:
     """The whole case, decrypted, defaults restored, checked against the schema and its name.
 
-    Anything changed without the key is an IntegrityError naming the file, never data.
-    `full_schema=False` (read-only display) keeps the MAC, name and shape checks but skips
-    jsonschema, whose import alone costs more than the sops call; every write and `verify`
-    still check the full schema. `started` is a decryption of `ciphertext` already running.
+    Either format is read; a format-1 case comes back in the format-2 model (sealed.upgrade).
+    Anything changed without the key is Tampered, naming the file, never data; a case that
+    decrypts intact but that this code cannot read is Unreadable. `full_schema=False`
+    (read-only display) keeps the MAC, name and shape checks but skips jsonschema, whose
+    import alone costs more than the sops call; every write and `verify` still check the full
+    schema. `started` is a decryption of `ciphertext` already running. Paths of format-1
+    values that sops had turned into numbers, given back as text, are added to `repaired`.
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
     parsed = sops.envelope(text, label, file)
     try:
         pending = started or sops.start_decrypt(text, label, ws.keyring)
-        plaintext = pending.result().decode("utf-8")
+        decrypted = sops.parse_decrypted(pending.result(), label)
     except Tampered as exc:
         raise Tampered(label, exc.reason, file) from None
+    except Unreadable as exc:
+        raise exc.about(label, file) from None
     except AccessDenied:
         if set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
             raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
         raise
-    document = yamlio.load(plaintext)
-    if not isinstance(document, dict) or not isinstance(document.get("meta"), dict):
-        raise Tampered(label, "it decrypts to something that is not a case", file)
+    try:
+        return _case_from(decrypted, case_id, full_schema, repaired)
+    except Tampered as exc:
+        raise Tampered(label, exc.reason, file) from None
+    except Unreadable as exc:
+        raise exc.about(label, file) from None
+
+
+def _case_from(decrypted: Any, case_id: str, full_schema: bool,
+               repaired: list[str] | None) -> dict[str, Any]:
+    """The case model from what sops decrypted (its MAC already checked)."""
+    meta = decrypted.get("meta") if isinstance(decrypted, dict) else None
+    if not isinstance(meta, dict):
+        raise Tampered("", "it decrypts to something that is not a case")
+    stored = sealed.format_of(meta)
+    if stored is None:
+        raise Unreadable(f"it is in {sealed.describe_format(meta)}, which this version does "
+                         "not know: upgrade cocflow")
+    document = sealed.unseal(decrypted) if stored == sealed.FORMAT else decrypted
     if document["meta"].get("id") != case_id:
-        raise Tampered(label, "the file holds another case: renamed or copied over",
-                                 file)
+        raise Tampered("", "the file holds another case: renamed or copied over")
+    if stored == sealed.LEGACY_FORMAT:
+        document, fixed = schema.text_repairs("case", document, "format1")
+        found = schema.problems("case", document, "format1")
+        if found:
+            raise Unreadable(f"it does not match the format-1 case schema: {found[0]}")
+        if repaired is not None:
+            repaired += fixed
+        return sealed.upgrade(schema.with_defaults("case", document, "format1"))
     document = dict(schema.with_defaults("case", document))
     found = schema.problems("case", document) if full_schema else _shape_problems(document)
     if found:
-        raise Tampered(label, f"it does not match the case schema: {found[0]}", file)
+        raise Unreadable(f"it does not match the case schema: {found[0]}")
     return document
 
 
@@ -110,7 +147,7 @@ def _shape_problems(document: dict[str, Any]) -> list[str]:
     if not isinstance(report, dict) or not all(
             isinstance(report.get(key), str) for key in ("title", "description")):
         return ["report: missing title or description"]
-    for key in ("timeline", "recusals", "evidence"):
+    for key in ("timeline", "recusals", "evidence", "decisions"):
         value = document.get(key)
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
             return [f"{key}: must be a list of mappings"]
@@ -118,13 +155,16 @@ def _shape_problems(document: dict[str, Any]) -> list[str]:
 
 
 def seal(ws: Workspace, document: dict[str, Any]) -> str:
-    """Encrypt a case to its desired recipients: validated, compacted, checked afterwards."""
+    """Encrypt the next version of a case (format 2, revision + 1) to its desired recipients:
+    validated, sealed into one padded body, checked afterwards."""
+    document = schema.with_defaults("case", sealed.next_version(document))
     case_id = document["meta"]["id"]
-    schema.validate("case", schema.with_defaults("case", document), f"case {case_id}")
+    schema.validate("case", document, f"case {case_id}")
     recused = document["meta"]["recused"]
     require_enough_readers(ws.roster, recused, case_id)
     recipients = desired_recipients(ws.roster, recused)
-    ciphertext = sops.encrypt(yamlio.dump(compact(document)), recipients, ws.keyring)
+    transport = json.dumps(sealed.seal(document), ensure_ascii=False)
+    ciphertext = sops.encrypt(transport, recipients, ws.keyring)
     require_recipients(ciphertext, recipients, f"case {case_id}")
     leaks = plaintext_leaves(yamlio.load(ciphertext))
     if leaks:  # never commit a value sops left readable
@@ -133,29 +173,60 @@ def seal(ws: Workspace, document: dict[str, Any]) -> str:
 
 
 def reencrypt(ws: Workspace, document: dict[str, Any]) -> list[tuple[Path, str]]:
-    """THE re-encrypt step: the case, and each evidence file whose recipients differ.
+    """THE re-encrypt step: the case, and each evidence file whose recipients differ or that is
+    still in format 1.
 
     One post-condition for all of them: recipients equal the assessment's desired set (and,
     for the case, no plaintext leaf). Returns (path, ciphertext) pairs; nothing is written.
     """
     case_id = document["meta"]["id"]
     writes = [(ws.store.path(case_id), seal(ws, document))]
-    recused = document["meta"]["recused"]
+    return writes + reencrypt_evidence(ws, case_id, document["meta"]["recused"])
 
-    def rotate(path: Path) -> tuple[Path, str] | None:
+
+def reencrypt_evidence(ws: Workspace, case_id: str, recused: Sequence[str]
+                       ) -> list[tuple[Path, str]]:
+    """Each evidence file of a case whose recipients differ or that is still in format 1, at
+    the desired recipients in format 2 with a new data key; (path, ciphertext) pairs."""
+    def rewrite(path: Path) -> tuple[Path, str] | None:
         text = path.read_text(encoding="utf-8")
-        what = f"evidence {path.name} of case {case_id}"
-        require_evidence_document(text, what)
         found = assess(ws.roster, case_id, recused, sops.recipients_of(text))
-        if not found.change.needed:
+        if not found.change.needed and evidence_padded(text):
             return None
-        rotated = sops.rotate(text, what, add=found.change.add, remove=found.change.remove,
-                              input_type="json", keyring=ws.keyring)
-        require_recipients(rotated, found.desired, what)
-        return path, rotated
+        return path, reencrypt_evidence_file(text, path, case_id, found.change, found.desired,
+                                             ws.keyring)
 
-    rotated = parallel(rotate, ws.store.evidence_files(case_id))
-    return writes + [entry for entry in rotated if entry is not None]
+    rewritten = parallel(rewrite, ws.store.evidence_files(case_id))
+    return [entry for entry in rewritten if entry is not None]
+
+
+def reencrypt_evidence_file(text: str, path: Path, case_id: str, change: RecipientChange,
+                            desired: Sequence[str], keyring: Keyring) -> str:
+    """One evidence file at the `desired` recipients (`change` from the current ones): a padded
+    file is rotated (sops rotate); a format-1 file is decrypted, sealed with its header and
+    padding, and encrypted anew."""
+    what = f"evidence {path.name} of case {case_id}"
+    require_evidence_document(text, what)
+    if evidence_padded(text):
+        new = sops.rotate(text, what, add=change.add, remove=change.remove, input_type="json",
+                          keyring=keyring)
+    else:
+        data = sops.decrypt_bytes(text, what, keyring)
+        number = evidence_number(path.name) or 0
+        plaintext = sealed.seal_evidence(data, number, hashlib.sha256(data).hexdigest())
+        new = sops.encrypt_bytes(plaintext, desired, keyring)
+    require_recipients(new, desired, what)
+    return new
+
+
+def evidence_padded(text: str) -> bool:
+    """Whether an evidence file's encrypted data has a bucket's size (format 2), keylessly."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    data = document.get("data") if isinstance(document, dict) else None
+    return sealed.is_bucket(sealed.encrypted_size(data) or 0)
 
 
 def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
