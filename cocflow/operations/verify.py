@@ -25,6 +25,7 @@ from cocflow.errors import (
     IntegrityError,
     InvalidInput,
     Tampered,
+    Unreadable,
 )
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
@@ -130,6 +131,8 @@ def _unreadable(file: str, case_id: str, parsed: dict[str, Any],
 
 
 def _code(exc: CocflowError) -> str:
+    if isinstance(exc, Unreadable):
+        return "unreadable"
     return "integrity" if isinstance(exc, IntegrityError) else "error"
 
 
