@@ -24,7 +24,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from cocflow.domain.case import CIPHERTEXT, FORMAT
+from cocflow.domain.case import CIPHERTEXT
+from cocflow.domain.case import FORMAT as FORMAT  # the format every write produces
 from cocflow.errors import InvalidInput, Unreadable
 
 LEGACY_FORMAT = 1
