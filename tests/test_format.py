@@ -325,6 +325,21 @@ def test_an_unknown_format_is_unreadable_exit_1_never_tampering(repo, run, keys,
     assert [p["code"] for p in found] == ["format-unknown"]
 
 
+@pytest.mark.parametrize(("change", "fragment"), [
+    (lambda d: d.update(report=SENTINEL), "keys beside meta and body: report"),
+    (lambda d: d.update(body=d["body"].rstrip(" ")), "not padded"),
+])
+def test_check_flags_a_format_2_body_that_is_not_one_padded_value(repo, run, keys, case_id,
+                                                                  change, fragment):
+    document = decrypted(repo, case_id, keys["alice"])
+    change(document)
+    write_with_key(repo, case_id, document, keys)
+    result = run("-C", str(repo), "check", "--json")
+    assert result.exit_code == 1 and SENTINEL not in result.stdout
+    [problem] = [p for p in json.loads(result.stdout)["problems"] if p["code"] == "body-invalid"]
+    assert fragment in problem["message"]
+
+
 def test_a_meta_format_changed_without_the_key_is_tampering(repo, run, keys, case_id):
     path = repo / "cases" / f"{case_id}.yaml"
     path.write_text(path.read_text().replace("    format: 2\n", "    format: 3\n", 1))

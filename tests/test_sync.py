@@ -210,6 +210,7 @@ def test_the_same_id_opened_in_both_clones_renumbers_the_unpushed_one(clones, ru
         moved = show(run, root, "2026-0003", keys["carol"])
         assert moved["report"]["title"] == f"report B {SENTINEL}"
         assert moved["meta"]["id"] == "2026-0003" and notes(moved) == ["bob's note"]
+        assert moved["meta"]["revision"] == 3  # opened, noted, each version sealed anew
         assert run("-C", str(root), "verify", as_member=keys["carol"]).exit_code == 0
         assert_no_leak(root, SENTINEL, result.stdout, result.stderr)
     messages = git(b, "log", "--format=%s", "-3").splitlines()
