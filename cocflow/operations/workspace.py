@@ -106,26 +106,25 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
             ) from None
         raise
     try:
-        return _case_from(decrypted, case_id, full_schema, repaired)
-    except Tampered as exc:
-        raise Tampered(label, exc.reason, file) from None
+        return _case_from(decrypted, case_id, full_schema, repaired, (label, file))
     except Unreadable as exc:
         raise exc.about(label, file) from None
 
 
-def _case_from(decrypted: Any, case_id: str, full_schema: bool,
-               repaired: list[str] | None) -> dict[str, Any]:
-    """The case model from what sops decrypted (its MAC already checked)."""
+def _case_from(decrypted: Any, case_id: str, full_schema: bool, repaired: list[str] | None,
+               where: tuple[str, str]) -> dict[str, Any]:
+    """The case model from what sops decrypted (its MAC already checked); `where` names the
+    file in a Tampered error."""
     meta = decrypted.get("meta") if isinstance(decrypted, dict) else None
     if not isinstance(meta, dict):
-        raise Tampered("", "it decrypts to something that is not a case")
+        raise Tampered(where[0], "it decrypts to something that is not a case", where[1])
     stored = sealed.format_of(meta)
     if stored is None:
         raise Unreadable(f"it is in {sealed.describe_format(meta)}, which this version does "
                          "not know: upgrade cocflow")
     document = sealed.unseal(decrypted) if stored == sealed.FORMAT else decrypted
     if document["meta"].get("id") != case_id:
-        raise Tampered("", "the file holds another case: renamed or copied over")
+        raise Tampered(where[0], "the file holds another case: renamed or copied over", where[1])
     if stored == sealed.LEGACY_FORMAT:
         document, fixed = schema.text_repairs("case", document, "format1")
         found = schema.problems("case", document, "format1")
