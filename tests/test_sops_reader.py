@@ -486,6 +486,15 @@ def test_any_plain_meta_reads_as_sops_or_goes_to_sops(keys, meta):
         assert outcome(lambda: SopsReader(keyring).decrypt_in_process(text, "x")) == theirs
 
 
+@pytest.mark.parametrize("version", ["3.11.00", "3.011.0", "03.11.0"])
+def test_a_version_sops_would_not_parse_is_refused_as_sops_does(keys, version):
+    text = cocflow_style(VALUES, keys["alice"].public).replace(
+        "version: 3.11.0\n", f"version: {version}\n")
+    keyring = Keyring(keys["alice"].file)
+    assert outcome(lambda: decrypt_document(text, "x", keyring)) == outcome(
+        lambda: decrypt_with_sops(text, "x", keyring))
+
+
 EDITS = st.tuples(st.sampled_from(["replace", "delete", "insert", "drop line", "repeat line"]),
                   st.floats(0, 1, exclude_max=True),
                   st.sampled_from(list(string.printable.strip() + " ")))

@@ -36,7 +36,8 @@ _YAML_NUMBER_CHARS = frozenset("0123456789abcdefABCDEFxXoObB+-")
 _YAML_DOT_NUMBER_CHARS = frozenset("0123456789.eE+-_infaINFA")
 
 _LASTMODIFIED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:[0-5]\d:[0-5]\dZ")
-_VERSION = re.compile(r"3\.(\d{1,4})\.\d{1,4}")
+# Semantic versions as sops parses them: no leading zeros ("3.11.00" is refused by sops).
+_VERSION = re.compile(r"3\.(0|[1-9]\d{0,3})\.(?:0|[1-9]\d{0,3})")
 _LITERAL_REGEX = re.compile(r"(\^?)([A-Za-z0-9_-]*)(\$?)")
 _OTHER_KEY_TYPES = ("kms", "gcp_kms", "azure_kv", "hc_vault", "pgp", "key_groups",
                     "shamir_threshold")
