@@ -39,7 +39,7 @@ def test_case_access_names_departed_keys_recused_recipients_and_missing_members(
     assert found.recused_recipients == ("bob",)
     assert found.missing == ("alice", "carol")  # alice's ssh key is not a recipient
     assert {f.code for f in found.findings} == {"recipient-recused", "recipient-unknown",
-                                               "recipient-missing", "too-few-recipients"}
+                                               "too-few-recipients"}
 
 
 def test_escrow_keys_are_neither_readers_nor_departed():

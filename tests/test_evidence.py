@@ -290,6 +290,9 @@ def test_reencrypt_leaves_evidence_already_right_alone(repo, attached, keys):
 
 def test_rekey_moves_evidence_to_the_new_team(repo, attached, run, keys):
     assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
+    assert run("-C", str(repo), "share", attached, "dave", "--yes",
+               as_member=keys["alice"]).exit_code == 0  # the case and its evidence
+    assert raw_sops_decrypt(evidence_path(repo, attached), keys["dave"]).returncode == 0
     assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
     result = run("-C", str(repo), "rekey", "--json", as_member=keys["alice"])
     assert result.exit_code == 0, result.stderr

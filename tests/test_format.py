@@ -402,9 +402,12 @@ def test_every_write_path_adds_one_to_the_revision(repo, run, keys, case_id, tmp
     assert result.exit_code == 0, result.stderr
     assert revision(repo, case_id) == 6
     assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
+    assert run("-C", str(repo), "share", case_id, "dave", "--yes", as_member=alice).exit_code == 0
+    assert revision(repo, case_id) == 7
+    assert run("-C", str(repo), "team", "remove", "bob").exit_code == 0
     assert run("-C", str(repo), "rekey", as_member=alice).exit_code == 0
-    assert revision(repo, case_id) == 7  # rekey seals anew: a write
-    assert shown_document(run, repo, case_id, keys["dave"])["meta"]["revision"] == 7
+    assert revision(repo, case_id) == 8  # rekey seals anew: a write
+    assert shown_document(run, repo, case_id, keys["dave"])["meta"]["revision"] == 8
 
 
 def shown_document(run, repo: Path, case_id: str, key) -> dict:  # type: ignore[no-untyped-def]

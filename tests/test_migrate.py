@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cocflow.adapters.sops import recipients_of
 from tests.conftest import SENTINEL, assert_no_leak, git
 from tests.legacy import format1_case, write_format1_case, write_format1_evidence
 
@@ -96,6 +97,9 @@ def test_two_members_in_turn_migrate_every_case_with_equal_content(repo, run, ke
         assert stored_format(repo, case_id) == (2, 1)
         after = show(run, repo, case_id, carol)
         assert after["meta"]["format"] == 2 and after["meta"]["revision"] == 1
+        # Migration records who reads the case (inside the encryption): its recipients.
+        assert sorted(after.pop("readers")) == sorted(recipients_of(
+            (repo / "cases" / f"{case_id}.yaml").read_text()))
         assert without_version(after) == without_version(before[case_id])
     assert before[legacy["not_alice"]]["report"]["title"] == "1000"  # as sops kept it
 

@@ -1,4 +1,5 @@
-"""`rekey` after the yearly change of team: dave joins, carol leaves."""
+"""`rekey` after the yearly change of team: dave joins (and is given the open cases with
+`share`), carol leaves (and `rekey` takes her off every case). rekey only ever removes."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from tests.keyaccess import case_file, data_key, raw_sops_decrypt, recipients, r
 
 @pytest.fixture
 def cases(repo: Path, run, keys, open_case) -> dict[str, str]:
-    """Three cases opened by alice; then dave joins and carol leaves (not yet re-keyed)."""
+    """Three cases opened by alice; dave joins and is given the open cases; carol leaves (not
+    yet re-keyed)."""
     made = {"plain": open_case(), "bob_recused": open_case("--recuse", "bob")}
     assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
     made["dave_recused"] = open_case("--recuse", "dave")
+    shared = run("-C", str(repo), "share", "--open", "dave", "--yes", as_member=keys["alice"])
+    assert shared.exit_code == 0, shared.stderr
     assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
     return made
 
@@ -90,24 +94,27 @@ def test_second_rekey_changes_nothing_and_commits_nothing(repo, run, keys, rekey
 
 def test_case_the_acting_member_is_recused_from_is_left_for_another_member(
         repo, run, keys, open_case):
+    assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public).exit_code == 0
     theirs = open_case("--recuse", "alice", as_member=keys["bob"])
     mine = open_case()
-    run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public)
+    assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
     result, done = rekey(run, repo, keys["alice"])
     assert result.exit_code == 1
     assert (done["rekeyed"], done["need_other_member"]) == ([mine], [theirs])
     assert "another member" in result.stderr and "cocflow rekey" in result.stderr
-    assert keys["dave"].public in recipients(repo, mine)
+    assert keys["carol"].public not in recipients(repo, mine)
     assert git(repo, "status", "--porcelain") == ""
     result, done = rekey(run, repo, keys["bob"])
     assert result.exit_code == 0 and done["rekeyed"] == [theirs]
-    assert run("-C", str(repo), "show", theirs, as_member=keys["dave"]).exit_code == 0
+    assert run("-C", str(repo), "show", theirs, as_member=keys["carol"]).exit_code == 3
 
 
-def test_a_member_not_yet_a_recipient_is_told_another_member_must_rekey(repo, run, keys, cases):
+def test_a_member_who_cannot_read_a_case_is_told_another_member_must_rekey(repo, run, keys,
+                                                                          cases):
     result, done = rekey(run, repo, keys["dave"])
     assert result.exit_code == 1
-    assert done["rekeyed"] == [] and sorted(done["need_other_member"]) == sorted(cases.values())
+    assert done["need_other_member"] == [cases["dave_recused"]]
+    assert sorted(done["rekeyed"]) == sorted([cases["plain"], cases["bob_recused"]])
 
 
 def write_failing_sops(tmp_path: Path) -> Path:
@@ -189,15 +196,16 @@ def test_dry_run_reports_the_plan_and_changes_nothing(repo, run, keys, cases):
     assert snapshot(repo) == before
 
 
-def test_dry_run_names_who_is_added_and_removed(repo, run, keys, cases):
+def test_dry_run_names_who_is_removed_and_never_adds_anyone(repo, run, keys, cases):
     result = run("-C", str(repo), "rekey", "--dry-run", as_member=keys["alice"])
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("2026-")]
-    assert [row[2:4] for row in rows] == [["dave", "carol"], ["dave", "carol"], ["-", "carol"]]
+    assert [row[2:4] for row in rows] == [["-", "carol"], ["-", "carol"], ["-", "carol"]]
 
 
 def test_rekey_warns_when_one_member_is_the_only_reader(repo, run, keys, open_case):
     team = repo / "team.yaml"
     commit_file(repo, team, team.read_text().replace("min_recipients: 2", "min_recipients: 1"))
+    assert run("-C", str(repo), "team", "accept", "--yes").exit_code == 0  # a weaker setting
     case_id = open_case("--recuse", "bob", "--recuse", "carol")
     result = run("-C", str(repo), "rekey", as_member=keys["alice"])
     assert result.exit_code == 0

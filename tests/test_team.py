@@ -15,12 +15,12 @@ def roster(repo: Path) -> dict:
     return yaml.safe_load((repo / "team.yaml").read_text())
 
 
-def test_team_add_writes_team_yaml_commits_once_and_says_rekey_is_next(repo: Path, run, keys):
+def test_team_add_writes_team_yaml_commits_once_and_says_share_is_next(repo: Path, run, keys):
     before = git(repo, "rev-list", "--count", "HEAD")
     result = run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public,
                  "--name", "Dave")
     assert result.exit_code == 0, result.stderr
-    assert "rekey" in result.stdout
+    assert "share --open dave" in result.stdout
     assert [m["handle"] for m in roster(repo)["members"]] == ["alice", "bob", "carol", "dave"]
     assert int(git(repo, "rev-list", "--count", "HEAD")) == int(before) + 1
     assert git(repo, "log", "-1", "--format=%s").strip() == "team: add member dave"

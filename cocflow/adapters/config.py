@@ -8,10 +8,13 @@ from typing import Any
 
 from cocflow.adapters import schema, yamlio
 from cocflow.adapters.paths import CONFIG_FILE
+from cocflow.adapters.store import write_atomic
 from cocflow.domain.access import Member, Roster
 from cocflow.errors import EnvironmentProblem, InvalidInput
 
 TEAM_FILE = "team.yaml"
+# Inside the git directory: each clone's own, never committed, never pushed.
+ACCEPTED_ROSTER = "cocflow/accepted-team.json"
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,43 @@ def load_config(root: Path) -> Config:
 
 
 def load_roster(root: Path) -> Roster:
+    """team.yaml as it is in the working tree (anyone with push access wrote it)."""
     document = _load(root / TEAM_FILE, "team")
     return validate_roster(Roster.from_document(document))
+
+
+@dataclass(frozen=True)
+class AcceptedRoster:
+    """The roster this clone has accepted, and the commit it was accepted at."""
+
+    roster: Roster
+    commit: str | None
+
+
+def load_accepted_roster(path: Path) -> AcceptedRoster | None:
+    """The accepted roster kept in the git directory, or None when this clone has none yet."""
+    import json
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        raise EnvironmentProblem(f"{path} cannot be read: restore it, or delete it and run "
+                                 "`cocflow team accept` after checking team.yaml with the "
+                                 "team") from None
+    schema.validate("team", document.get("roster"), "the accepted roster")
+    return AcceptedRoster(validate_roster(Roster.from_document(document["roster"])),
+                          document.get("commit"))
+
+
+def save_accepted_roster(path: Path, accepted: AcceptedRoster) -> None:
+    """Keep the accepted roster (mode 0600, like the rest of a clone's private state)."""
+    import json
+
+    text = json.dumps({"commit": accepted.commit, "roster": accepted.roster.to_document()},
+                      indent=2)
+    write_atomic(path, text + "\n", mode=0o600)
 
 
 def validate_roster(roster: Roster) -> Roster:

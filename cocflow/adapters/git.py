@@ -132,6 +132,11 @@ class GitRepo:
         finally:
             Path(index).unlink(missing_ok=True)
 
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in a repository with no commit yet."""
+        found = self.attempt("rev-parse", "--verify", "--quiet", "HEAD")
+        return found.out.strip() if found.ok else None
+
     def git_dir(self) -> Path:
         return Path(self.run("rev-parse", "--absolute-git-dir"))
 

@@ -118,7 +118,24 @@ def repo_path() -> Path | None:
 def workspace() -> Workspace:
     from cocflow.operations.workspace import Workspace
 
-    return _protected(Workspace.open(repo_path()))
+    ws = _protected(Workspace.open(repo_path()))
+    _warn_pending_roster(ws)
+    return ws
+
+
+def _warn_pending_roster(ws: Workspace) -> None:
+    """Say, on every keyed command, that team.yaml holds changes this clone has not accepted."""
+    from cocflow.errors import CocflowError
+
+    try:
+        changes = ws.pending_roster_changes()
+    except CocflowError:
+        return  # the command itself reports a broken roster
+    if changes:
+        handles = ", ".join(dict.fromkeys(change.handle for change in changes))
+        click.echo(f"Warning: team.yaml has {len(changes)} change(s) this clone has not "
+                   f"accepted ({handles}); they give nobody access until you check them with "
+                   "the people concerned and run `cocflow team accept`", err=True)
 
 
 def keyless_workspace() -> Workspace:

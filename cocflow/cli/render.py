@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cocflow.operations.team import RosterReview
 
 from cocflow.domain import deadlines
 from cocflow.domain.timestamps import parse_timestamp
@@ -131,3 +134,17 @@ def warn_unreadable(case_ids: Sequence[str]) -> None:
     if case_ids:
         click.echo(f"Warning: skipped {len(case_ids)} case file(s) whose meta cannot be read "
                    f"({', '.join(case_ids)}): run `cocflow check`", err=True)
+
+
+def say_roster_review(review: RosterReview) -> None:
+    """team.yaml's changes since the accepted roster, per handle, and who made them."""
+    import click
+
+    click.echo("team.yaml differs from the roster this clone accepted:", err=True)
+    for change in review.changes:
+        when = "waits for `cocflow team accept`" if change.widening else "in effect now"
+        click.echo(f"  {change.describe()}  ({when})", err=True)
+    if review.commits:
+        click.echo("Changed by:", err=True)
+        for line in review.commits:
+            click.echo(f"  {line}", err=True)

@@ -95,6 +95,20 @@ def desired_recipients(roster: Roster, recused: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*keys, *roster.escrow]))
 
 
+def next_readers(roster: Roster, recused: Iterable[str], previous: Iterable[str],
+                 granted: Iterable[str] = (), excluded: Iterable[str] = ()) -> list[str]:
+    """The keys a case is encrypted to after a write: removals automatic, additions explicit.
+
+    `previous` is the verified list the case held (inside its encryption); every key the
+    policy no longer allows goes (and every `excluded` key: one a recused member held, under
+    whatever name it comes back); a key comes in only when `granted` (by `share`) and
+    allowed. Never more than the policy allows, never a reader nobody granted.
+    """
+    allowed = set(desired_recipients(roster, recused)) - set(excluded)
+    kept = [key for key in previous if key in allowed]
+    return list(dict.fromkeys([*kept, *(key for key in granted if key in allowed)]))
+
+
 def require_enough_readers(roster: Roster, recused: Iterable[str], case: str) -> list[str]:
     """The readers of a case, refusing fewer than `min_recipients` members."""
     found = readers(roster, recused)
@@ -162,14 +176,18 @@ class Finding:
 
 @dataclass(frozen=True)
 class Assessment:
-    """THE recipient policy applied to one file: who can read it, who should, what to change.
+    """THE recipient policy applied to one file: who can read it, who may, what to change.
 
-    `check`, `audit`, `rekey --dry-run` and `doctor` all render this one value, so they
-    cannot disagree.
+    Removals are automatic, additions explicit: `desired` is the current recipients minus
+    every key the policy no longer allows (a departed member, a recused one, a key taken off
+    the roster), never more; `allowed` is everyone who may read it, which only `share`
+    grants. `check`, `audit`, `rekey --dry-run` and `doctor` all render this one value, so
+    they cannot disagree.
     """
 
     case_id: str
     current: tuple[str, ...]
+    allowed: tuple[str, ...]
     desired: tuple[str, ...]
     change: RecipientChange
     readers: tuple[str, ...]
@@ -198,13 +216,14 @@ def assess(roster: Roster, case_id: str, recused: Iterable[str],
     excluded = tuple(dict.fromkeys(recused))
     listed = list(recipients)
     current = tuple(dict.fromkeys(listed))
-    desired = tuple(desired_recipients(roster, excluded))
+    allowed = tuple(desired_recipients(roster, excluded))
+    desired = tuple(key for key in current if key in allowed)
     owners = key_owners(roster, current)
     holders = {owner for owner in owners.values() if owner not in (None, "escrow")}
     readers = tuple(h for h in roster.handles if h in holders)
     allowed = tuple(h for h in readers if h not in excluded)
     assessment = Assessment(
-        case_id=case_id, current=current, desired=desired,
+        case_id=case_id, current=current, allowed=allowed, desired=desired,
         change=recipient_change(current, desired), readers=readers, recused=excluded,
         departed=tuple(sorted(k for k in current if key_status(roster, k, excluded)
                               == "departed")),
@@ -231,11 +250,6 @@ def _with_findings(found: Assessment, roster: Roster, listed: list[str]) -> Asse
             findings.append(Finding("recipient-unknown", f"recipient {short_key(key)} is no "
                                     f"member's key and not escrow (a departed member?); "
                                     f"{REKEY}"))
-    for key in found.desired:
-        if key not in found.current:
-            owner = roster.handle_for_key(key) or "escrow"
-            findings.append(Finding("recipient-missing", f"{owner}'s key {short_key(key)} is "
-                                    f"not a recipient; {REKEY}"))
     if len(found.allowed_readers) < found.min_recipients:
         findings.append(Finding("too-few-recipients", f"readable by {len(found.allowed_readers)}"
                                 f" member(s), fewer than min_recipients ({found.min_recipients})"))

@@ -49,11 +49,16 @@ def event(kind: str, actor: str, at: datetime, note: str | None = None) -> dict[
     return {"at": format_timestamp(at), "by": actor, "event": kind, "note": note}
 
 
-def recusal(handle: str, reason: str, actor: str, at: datetime, note: str | None = None
-            ) -> dict[str, Any]:
-    """One encrypted recusal record."""
+def recusal(handle: str, reason: str, actor: str, at: datetime, note: str | None = None,
+            keys: Iterable[str] = ()) -> dict[str, Any]:
+    """One encrypted recusal record, with every key the member held: excluded for good."""
     return {"handle": handle, "reason": reason, "note": note, "at": format_timestamp(at),
-            "by": actor}
+            "by": actor, "keys": list(dict.fromkeys(keys))}
+
+
+def recused_keys(document: dict[str, Any]) -> set[str]:
+    """Every key recorded, inside the verified document, as held by a recused member."""
+    return {key for record in document.get("recusals") or [] for key in record.get("keys") or []}
 
 
 def intake_recusals(
@@ -75,13 +80,14 @@ def intake_recusals(
                 f"report.reported[{index}].team_handle is not a member of team.yaml "
                 "(use null for someone who is not on the team)"
             )
-        records[handle] = recusal(handle, "reported-person", actor, at)
+        records[handle] = recusal(handle, "reported-person", actor, at,
+                                  keys=roster.require(handle).keys)
     for wish in requested:
         roster.require(wish["handle"])
         if wish["handle"] not in records:
             records[wish["handle"]] = recusal(
                 wish["handle"], wish.get("reason") or "conflict-of-interest", actor, at,
-                wish.get("note"),
+                wish.get("note"), keys=roster.require(wish["handle"]).keys,
             )
     return list(records.values())
 

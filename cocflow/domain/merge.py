@@ -9,6 +9,8 @@ Concurrent edits merge the way git-bug merges operations, not by diffing text:
   moved the case wins over a side that only added notes; two different moves conflict;
 - the revision is the higher of the two (the write that seals the merge adds one);
 - responded_at is the first response: the earlier of the two;
+- report categories and the readers (the keys the case is encrypted to) merge as sets: a
+  reader removed on either side stays removed, one shared on either side stays;
 - report categories merge as a set; every other field is a scalar taken from the side that
   changed it; both sides changing it differently is a conflict, unless the caller prefers a
   side for conflicts.
@@ -29,7 +31,7 @@ SIDES: tuple[Side, ...] = ("ours", "theirs")
 SET_FIELDS = frozenset({"report.categories"})
 UNION_FIELDS = ("recusals", "timeline")
 STATE_FIELDS = ("decisions", "dismissal")
-HANDLED = frozenset({"meta", "report", "evidence", *UNION_FIELDS, *STATE_FIELDS})
+HANDLED = frozenset({"meta", "report", "evidence", "readers", *UNION_FIELDS, *STATE_FIELDS})
 _MISSING: Any = object()
 
 
@@ -112,6 +114,10 @@ def merge_cases(base: dict[str, Any] | None, ours: dict[str, Any], theirs: dict[
     if any("evidence" in doc for doc in (base, ours, theirs)):
         document["evidence"] = _merge_evidence(merger, base.get("evidence"),
                                                ours.get("evidence"), theirs.get("evidence"))
+    if isinstance(ours.get("readers"), list) and isinstance(theirs.get("readers"), list):
+        # A reader removed on either side stays removed; one shared on either side stays.
+        document["readers"] = merge_set(base.get("readers") or [], ours["readers"],
+                                        theirs["readers"])
     for key in _ordered_keys(ours, theirs):
         if key not in HANDLED:
             value = merger.pick(key, base.get(key, _MISSING), ours.get(key, _MISSING),

@@ -30,7 +30,6 @@ CODES = {
     "duplicate-id": "two files hold the same case id",
     "recipient-recused": "a recused member's key is a recipient",
     "recipient-unknown": "a recipient is no member's key nor escrow (a departed member?)",
-    "recipient-missing": "a member who is not recused (or an escrow key) is not a recipient",
     "recipient-duplicate": "a recipient is listed twice",
     "recipient-not-age": "keys of another kind (pgp, kms, ...) can open the file",
     "too-few-recipients": "fewer than min_recipients members can read the case",

@@ -46,12 +46,20 @@ def recuse(ws: Workspace, case_id: str, handle: str, reason: str,
     # The MAC-checked meta decides: the plaintext one may have been edited without the key.
     readers = _require_allowed(ws.roster, handle, document["meta"]["recused"], case_id)
     document["meta"]["recused"] = [*document["meta"]["recused"], handle]
-    document["recusals"] = [*document["recusals"], recusal(handle, reason, actor, now, note)]
+    # Every key the member holds, accepted or only pushed: none of them reads this case again.
+    held = {*ws.roster.require(handle).keys, *_pushed_keys(ws, handle)}
+    document["recusals"] = [*document["recusals"],
+                            recusal(handle, reason, actor, now, note, keys=sorted(held))]
     document["timeline"] = [*document["timeline"], event("recused", actor, now, handle)]
     # A fresh encryption always draws a new data key: the one `handle` may hold is useless
     # for every version from this commit on.
     save_case(ws, document, f"recuse {handle} in {case_id}")
     return Recused(case_id, handle, tuple(readers))
+
+
+def _pushed_keys(ws: Workspace, handle: str) -> tuple[str, ...]:
+    member = ws.team_roster.member(handle)
+    return member.keys if member else ()
 
 
 def _require_allowed(roster: Roster, handle: str, recused: list[str], case_id: str) -> list[str]:

@@ -22,6 +22,7 @@ from cocflow.errors import AccessDenied, CocflowError, Unreadable
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import (
     Workspace,
+    case_readers,
     commit,
     decrypt_case,
     evidence_padded,
@@ -126,7 +127,8 @@ def _convert(ws: Workspace, case_id: str) -> _Converted:
         files = []
         if document["meta"]["format"] != sealed.FORMAT:
             files.append((ws.store.path(case_id), seal(ws, document)))
-        files += reencrypt_evidence(ws, case_id, document["meta"]["recused"])
+        files += reencrypt_evidence(ws, case_id, document.get("readers")
+                                    or case_readers(ws, document))
     except AccessDenied:
         return _Converted(case_id, denied=True)
     except Unreadable:  # `verify` says why; the other cases still migrate

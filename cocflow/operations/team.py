@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cocflow.adapters.config import (
     TEAM_FILE,
+    AcceptedRoster,
     check_recipient,
     load_roster,
     roster_text,
+    save_accepted_roster,
     validate_roster,
 )
 from cocflow.adapters.paths import find_root
-from cocflow.domain.access import Member, readers, require_handle
+from cocflow.domain.access import Member, Roster, readers, require_handle
 from cocflow.domain.case import recused_handles
+from cocflow.domain.roster import RosterChange, roster_changes
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace, commit
 
@@ -34,24 +39,64 @@ def normalize_key(key: str) -> str:
 
 
 def add_member(ws: Workspace, handle: str, keys: Iterable[str], name: str | None = None) -> Member:
-    """Add a member to team.yaml and commit; cases change only with `rekey`."""
-    roster = ws.roster
+    """Add a member to team.yaml and commit; they read no existing case until `share`.
+
+    The change is this member's own, so this clone accepts it; other clones show it and wait
+    for their `team accept`.
+    """
+    roster = ws.team_roster
     if roster.member(handle):
-        raise InvalidInput(f"{handle} is already a member; remove them first to change keys")
+        raise InvalidInput(f"{handle} is already a member; change keys with "
+                           f"`cocflow team set-keys {handle} --key ...`")
     require_handle(handle)
+    member = Member(handle, _clean_keys(keys), name, ws.now().date().isoformat())
+    _commit_roster(ws, lambda r: dataclasses.replace(r, members=(*r.members, member)),
+                   f"team: add member {handle}", added=member)
+    return member
+
+
+def set_keys(ws: Workspace, handle: str, keys: Iterable[str]) -> Member:
+    """Replace a member's keys (a new laptop): removed keys stop at once, new ones wait.
+
+    Other clones see the change per key, with fingerprints, and accept it after checking
+    with the member; existing cases reach a new key only through `share`.
+    """
+    current = ws.team_roster.require(handle)
+    member = dataclasses.replace(current, keys=_clean_keys(keys))
+
+    def change(roster: Roster) -> Roster:
+        return dataclasses.replace(roster, members=tuple(
+            member if m.handle == handle else m for m in roster.members))
+
+    _commit_roster(ws, change, f"team: new keys for {handle}")
+    return member
+
+
+def _clean_keys(keys: Iterable[str]) -> tuple[str, ...]:
     clean = tuple(dict.fromkeys(normalize_key(k) for k in keys))
     if not clean:
         raise InvalidInput("a member needs at least one --key")
-    member = Member(handle, clean, name, ws.now().date().isoformat())
-    updated = validate_roster(dataclasses.replace(roster, members=(*roster.members, member)))
+    return clean
+
+
+def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: str,
+                   added: Member | None = None, removed: str | None = None) -> None:
+    """Apply one change to team.yaml and to this clone's accepted roster, one commit.
+
+    team.yaml is edited in place where it can be (comments and order kept).
+    """
+    updated = validate_roster(change(ws.team_roster))
+    accepted = ws.accepted
     path = ws.root / TEAM_FILE
-    commit(ws, [(path, roster_text(updated, path, added=member))], f"team: add member {handle}")
-    return member
+    commit(ws, [(path, roster_text(updated, path, added=added, removed=removed))], message)
+    save_accepted_roster(ws.accepted_roster_path,
+                         AcceptedRoster(validate_roster(change(accepted.roster)),
+                                        accepted.commit))
 
 
 def remove_member(ws: Workspace, handle: str) -> list[str]:
     """Remove a member from team.yaml and commit; returns the cases they can still read today."""
-    roster = ws.roster
+    roster = ws.team_roster
     roster.require(handle)
     updated = dataclasses.replace(
         roster, members=tuple(m for m in roster.members if m.handle != handle)
@@ -68,7 +113,44 @@ def remove_member(ws: Workspace, handle: str) -> list[str]:
             )
         if handle not in recused:
             readable.append(meta["id"])
-    path = ws.root / TEAM_FILE
-    commit(ws, [(path, roster_text(updated, path, removed=handle))],
-           f"team: remove member {handle}")
+    _commit_roster(ws, lambda r: dataclasses.replace(
+        r, members=tuple(m for m in r.members if m.handle != handle)),
+        f"team: remove member {handle}", removed=handle)
     return readable
+
+
+@dataclass(frozen=True)
+class RosterReview:
+    """team.yaml against the accepted roster: each change, and the commits that made them."""
+
+    changes: tuple[RosterChange, ...]
+    commits: tuple[str, ...]
+
+    @property
+    def pending(self) -> tuple[RosterChange, ...]:
+        return tuple(change for change in self.changes if change.widening)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"changes": [c.to_json() for c in self.changes],
+                "pending": [c.to_json() for c in self.pending], "commits": list(self.commits)}
+
+
+def review_roster(ws: Workspace) -> RosterReview:
+    """What changed in team.yaml since this clone accepted the roster, and who changed it."""
+    changes = roster_changes(ws.accepted.roster, ws.team_roster)
+    since = ws.accepted.commit
+    revisions = [f"{since}..HEAD"] if since and ws.git.attempt(
+        "merge-base", "--is-ancestor", since, "HEAD").ok else ["HEAD"]
+    log = ws.git.run("log", "--format=%h %an <%ae> %ad %s", "--date=short", *revisions,
+                     "--", TEAM_FILE) if changes and ws.git.head() else ""
+    return RosterReview(tuple(changes), tuple(filter(None, log.splitlines())))
+
+
+def accept_roster(ws: Workspace, review: RosterReview) -> RosterReview:
+    """Accept team.yaml as it is now (after `review` was shown and confirmed)."""
+    if review.changes != tuple(roster_changes(ws.accepted.roster, ws.team_roster)):
+        raise InvalidInput("team.yaml changed while you were reviewing it; run "
+                           "`cocflow team accept` again")
+    save_accepted_roster(ws.accepted_roster_path,
+                         AcceptedRoster(ws.team_roster, ws.git.head()))
+    return review

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from cocflow.adapters import clock, schema, sops, yamlio
-from cocflow.adapters.config import Config, load_config, load_roster
+from cocflow.adapters.config import (
+    ACCEPTED_ROSTER,
+    AcceptedRoster,
+    Config,
+    load_accepted_roster,
+    load_config,
+    load_roster,
+    save_accepted_roster,
+)
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
@@ -22,13 +30,15 @@ from cocflow.domain import sealed
 from cocflow.domain.access import (
     RecipientChange,
     Roster,
-    assess,
     desired_recipients,
+    next_readers,
+    recipient_change,
     require_enough_readers,
 )
-from cocflow.domain.case import plaintext_leaves
+from cocflow.domain.case import plaintext_leaves, recused_keys
 from cocflow.domain.evidence import number_of as evidence_number
-from cocflow.errors import AccessDenied, IntegrityError, Tampered, Unreadable
+from cocflow.domain.roster import RosterChange, effective_roster, pending
+from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
 from cocflow.operations.parallel import parallel
 
 
@@ -60,8 +70,31 @@ class Workspace:
         return GitRepo(self.root, verify_staged)
 
     @cached_property
-    def roster(self) -> Roster:
+    def team_roster(self) -> Roster:
+        """team.yaml as pushed: shown to people, never trusted to add a reader."""
         return load_roster(self.root)
+
+    @cached_property
+    def accepted(self) -> AcceptedRoster:
+        """The roster this clone accepted; on first use, team.yaml as it is (like ssh)."""
+        found = load_accepted_roster(self.accepted_roster_path)
+        if found is None:
+            found = AcceptedRoster(self.team_roster, self.git.head())
+            save_accepted_roster(self.accepted_roster_path, found)
+        return found
+
+    @property
+    def accepted_roster_path(self) -> Path:
+        return self.git.git_path(ACCEPTED_ROSTER)
+
+    @cached_property
+    def roster(self) -> Roster:
+        """The roster every write encrypts to: accepted, minus what team.yaml removed since."""
+        return effective_roster(self.accepted.roster, self.team_roster)
+
+    def pending_roster_changes(self) -> list[RosterChange]:
+        """What team.yaml adds beyond the accepted roster; waits for `team accept`."""
+        return pending(self.accepted.roster, self.team_roster)
 
     @cached_property
     def config(self) -> Config:
@@ -153,15 +186,23 @@ def _shape_problems(document: dict[str, Any]) -> list[str]:
     return []
 
 
-def seal(ws: Workspace, document: dict[str, Any]) -> str:
-    """Encrypt the next version of a case (format 2, revision + 1) to its desired recipients:
-    validated, sealed into one padded body, checked afterwards."""
-    document = schema.with_defaults("case", sealed.next_version(document))
+def seal(ws: Workspace, document: dict[str, Any], granted: Sequence[str] = ()) -> str:
+    """Encrypt the next version of a case (format 2, revision + 1) to its readers: validated,
+    sealed into one padded body, checked afterwards.
+
+    The readers are the verified list the case held, minus every key the policy no longer
+    allows, plus what `granted` (by `share`) allows: no write widens access by itself. They
+    are stored inside the encryption (`readers`), so the next write starts from them, not
+    from the `sops:` block anyone can edit. `document` gets the readers it was sealed to.
+    """
     case_id = document["meta"]["id"]
-    schema.validate("case", document, f"case {case_id}")
     recused = document["meta"]["recused"]
     require_enough_readers(ws.roster, recused, case_id)
-    recipients = desired_recipients(ws.roster, recused)
+    recipients = case_readers(ws, document, granted)
+    _require_member_readers(ws, recipients, recused, case_id)
+    document["readers"] = recipients
+    document = schema.with_defaults("case", sealed.next_version(document))
+    schema.validate("case", document, f"case {case_id}")
     transport = json.dumps(sealed.seal(document), ensure_ascii=False)
     ciphertext = sops.encrypt(transport, recipients, ws.keyring)
     require_recipients(ciphertext, recipients, f"case {case_id}")
@@ -171,29 +212,61 @@ def seal(ws: Workspace, document: dict[str, Any]) -> str:
     return ciphertext
 
 
-def reencrypt(ws: Workspace, document: dict[str, Any]) -> list[tuple[Path, str]]:
-    """THE re-encrypt step: the case, and each evidence file whose recipients differ or that is
-    still in format 1.
+def case_readers(ws: Workspace, document: dict[str, Any],
+                 granted: Sequence[str] = ()) -> list[str]:
+    """Who reads the next version of a verified case: its readers, minus what the policy no
+    longer allows, plus what `granted` (by `share`) allows."""
+    previous = document.get("readers")
+    if previous is None:
+        previous = _readers_before_they_were_recorded(ws, document["meta"]["id"])
+    return next_readers(ws.roster, document["meta"]["recused"], previous, granted,
+                        recused_keys(document))
+
+
+def _readers_before_they_were_recorded(ws: Workspace, case_id: str) -> list[str]:
+    """A new case: everyone the policy allows. A case written before readers were recorded:
+    its recipients as committed (trusted once; from then on the verified list decides)."""
+    path = ws.store.path(case_id)
+    if not path.is_file():
+        return desired_recipients(ws.roster, [])
+    return sops.recipients_of(path.read_text(encoding="utf-8"))
+
+
+def _require_member_readers(ws: Workspace, readers: Sequence[str], recused: Sequence[str],
+                            case_id: str) -> None:
+    holders = {ws.roster.handle_for_key(key) for key in readers} - {None, *recused}
+    if len(holders) < ws.roster.min_recipients:
+        raise InvalidInput(
+            f"case {case_id} would be readable by {len(holders)} member(s), fewer than "
+            f"min_recipients ({ws.roster.min_recipients}): a member who reads it can add "
+            "readers with `cocflow share`"
+        )
+
+
+def reencrypt(ws: Workspace, document: dict[str, Any],
+              granted: Sequence[str] = ()) -> list[tuple[Path, str]]:
+    """THE re-encrypt step: the case, and each evidence file whose recipients differ from the
+    case's readers or that is still in format 1.
 
     One post-condition for all of them: recipients equal the assessment's desired set (and,
     for the case, no plaintext leaf). Returns (path, ciphertext) pairs; nothing is written.
     """
     case_id = document["meta"]["id"]
-    writes = [(ws.store.path(case_id), seal(ws, document))]
-    return writes + reencrypt_evidence(ws, case_id, document["meta"]["recused"])
+    writes = [(ws.store.path(case_id), seal(ws, document, granted))]
+    # seal recorded the readers: the evidence follows its case exactly.
+    return writes + reencrypt_evidence(ws, case_id, document["readers"])
 
 
-def reencrypt_evidence(ws: Workspace, case_id: str, recused: Sequence[str]
+def reencrypt_evidence(ws: Workspace, case_id: str, readers: Sequence[str]
                        ) -> list[tuple[Path, str]]:
-    """Each evidence file of a case whose recipients differ or that is still in format 1, at
-    the desired recipients in format 2 with a new data key; (path, ciphertext) pairs."""
+    """Each evidence file of a case whose recipients differ from `readers` or that is still in
+    format 1, at exactly `readers` in format 2 with a new data key; (path, ciphertext) pairs."""
     def rewrite(path: Path) -> tuple[Path, str] | None:
         text = path.read_text(encoding="utf-8")
-        found = assess(ws.roster, case_id, recused, sops.recipients_of(text))
-        if not found.change.needed and evidence_padded(text):
+        change = recipient_change(sops.recipients_of(text), readers)
+        if not change.needed and evidence_padded(text):
             return None
-        return path, reencrypt_evidence_file(text, path, case_id, found.change, found.desired,
-                                             ws.keyring)
+        return path, reencrypt_evidence_file(text, path, case_id, change, readers, ws.keyring)
 
     rewritten = parallel(rewrite, ws.store.evidence_files(case_id))
     return [entry for entry in rewritten if entry is not None]
@@ -241,9 +314,9 @@ def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
 
 
 def save_case(ws: Workspace, document: dict[str, Any], message: str,
-              also: tuple[tuple[Path, str], ...] = ()) -> Path:
+              also: tuple[tuple[Path, str], ...] = (), granted: Sequence[str] = ()) -> Path:
     """Re-encrypt the case (and its evidence, when its recipients changed) and commit once."""
-    writes = reencrypt(ws, document)
+    writes = reencrypt(ws, document, granted)
     commit(ws, [*writes, *also], message)
     return writes[0][0]
 
