@@ -10,13 +10,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import yaml
 
-from cocflow.adapters.config import load_roster
 from cocflow.adapters.email import html_to_text, parse_email
 from cocflow.adapters.sops import recipients_of
-from cocflow.domain.access import desired_recipients
 from cocflow.errors import InvalidInput
 from tests.conftest import SENTINEL, assert_no_leak, git, report_yaml, snapshot
+from tests.keyaccess import raw_sops_decrypt
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 ENV = {"COCFLOW_NOW": "2026-11-20T12:00:00Z"}
@@ -173,6 +173,15 @@ def test_a_sender_clock_slightly_ahead_counts_as_received_now():
 
 # --- intake through the CLI -------------------------------------------------------------------
 
+@pytest.fixture
+def repo(repo: Path) -> Path:
+    """Email intake needs triage readers: bob reads every email case with whoever opens it."""
+    (repo / "cocflow.yaml").write_text((repo / "cocflow.yaml").read_text()
+                                       + "triage_readers: [bob]\n")
+    git(repo, "commit", "-qam", "triage readers")
+    return repo
+
+
 def new_from_email(run, repo: Path, keys, data: bytes, *extra: str, source: str = "-"):
     return run("-C", str(repo), "new", "--from-email", source, "--json", *extra,
                input=data if source == "-" else None, as_member=keys["alice"], env=ENV)
@@ -217,8 +226,9 @@ def test_attachment_bytes_and_name_reach_no_file_object_message_or_output(repo, 
 def test_evidence_is_encrypted_to_exactly_the_case_recipients(repo, run, keys):
     assert new_from_email(run, repo, keys, make_email(), "--recuse", "carol").exit_code == 0
     text = (repo / "cases" / "2026-0001" / "evidence-001.sops.json").read_text()
-    expected = desired_recipients(load_roster(repo), ["carol"])
-    assert sorted(recipients_of(text)) == sorted(expected)
+    case = (repo / "cases" / "2026-0001.yaml").read_text()
+    assert sorted(recipients_of(text)) == sorted(recipients_of(case))
+    assert sorted(recipients_of(text)) == sorted([keys["alice"].public, keys["bob"].public])
     assert keys["carol"].public not in text
 
 
@@ -263,3 +273,65 @@ def test_show_lists_the_evidence(repo, run, keys):
     new_from_email(run, repo, keys, make_email())
     shown = run("-C", str(repo), "show", "2026-0001", as_member=keys["alice"], env=ENV).stdout
     assert "Evidence" in shown and FILE_NAME in shown
+
+
+# --- triage: an email cannot say who is involved --------------------------------------------
+
+
+def test_an_email_case_is_read_only_by_the_opener_and_the_triage_readers(repo, run, keys):
+    assert new_from_email(run, repo, keys, make_email()).exit_code == 0
+    case = repo / "cases" / "2026-0001.yaml"
+    assert sorted(recipients_of(case.read_text())) == sorted([keys["alice"].public,
+                                                              keys["bob"].public])
+    assert raw_sops_decrypt(case, keys["carol"]).returncode == 128
+    assert yaml.safe_load(case.read_text())["meta"]["triage"] is True
+    listed = run("-C", str(repo), "list")
+    assert "received (triage)" in listed.stdout
+    due = json.loads(run("-C", str(repo), "due", "--within", "400", "--json", env=ENV).stdout)
+    assert due[0]["triage"] is True  # the clock runs in triage too
+
+
+def test_a_triage_reader_the_message_names_is_left_out_and_recused(repo, run, keys):
+    named = make_email(text=f"It was bob at the meetup. {SENTINEL}")
+    assert new_from_email(run, repo, keys, named).exit_code != 0  # alice alone: too few
+    team = repo / "team.yaml"
+    team.write_text(team.read_text().replace("escrow: []", f"escrow: [{keys['dave'].public}]"))
+    git(repo, "commit", "-qam", "escrow key")
+    assert run("-C", str(repo), "team", "accept", "--yes").exit_code == 0
+    assert new_from_email(run, repo, keys, named).exit_code == 0
+    case = repo / "cases" / "2026-0001.yaml"
+    assert raw_sops_decrypt(case, keys["bob"]).returncode == 128
+    assert yaml.safe_load(case.read_text())["meta"]["recused"] == ["bob"]
+    assert sorted(recipients_of(case.read_text())) == sorted([keys["alice"].public,
+                                                              keys["dave"].public])
+
+
+def test_email_intake_without_enough_triage_readers_is_refused_saying_how(repo, run, keys):
+    (repo / "cocflow.yaml").write_text((repo / "cocflow.yaml").read_text().replace(
+        "triage_readers: [bob]\n", ""))
+    git(repo, "commit", "-qam", "no triage readers")
+    before = snapshot(repo)
+    result = new_from_email(run, repo, keys, make_email())
+    assert result.exit_code == 2 and "triage_readers" in result.stderr
+    assert snapshot(repo) == before
+
+
+def test_share_team_ends_triage_without_the_recused(repo, run, keys):
+    assert new_from_email(run, repo, keys, make_email()).exit_code == 0
+    assert run("-C", str(repo), "recuse", "2026-0001", "carol", "--reason", "other",
+               as_member=keys["alice"]).exit_code == 0
+    shared = run("-C", str(repo), "share", "2026-0001", "--team", "--yes", "--json",
+                 as_member=keys["alice"])
+    assert shared.exit_code == 0, shared.stderr
+    case = repo / "cases" / "2026-0001.yaml"
+    assert yaml.safe_load(case.read_text())["meta"]["triage"] is False
+    assert raw_sops_decrypt(case, keys["carol"]).returncode == 128  # recused: never added
+    assert run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public
+               ).exit_code == 0
+    shared = run("-C", str(repo), "share", "2026-0001", "--team", "--yes", "--json",
+                 as_member=keys["alice"])
+    assert json.loads(shared.stdout)["shared"] == ["2026-0001"]
+    assert raw_sops_decrypt(case, keys["dave"]).returncode == 0
+    shown = run("-C", str(repo), "show", "2026-0001", "--json", as_member=keys["dave"])
+    events = [e["event"] for e in json.loads(shown.stdout)["timeline"]]
+    assert events.count("shared") == 2

@@ -66,8 +66,11 @@ def stored_format(repo: Path, case_id: str) -> tuple[int, int]:
 
 
 def without_version(document: dict) -> dict:
-    meta = {k: v for k, v in document["meta"].items() if k not in ("format", "revision")}
-    return {**document, "meta": meta}
+    """The content, without what format 2 adds (version, triage flag, recused keys)."""
+    added = ("format", "revision", "recused_keys", "triage")
+    meta = {k: v for k, v in document["meta"].items() if k not in added}
+    recusals = [{k: v for k, v in r.items() if k != "keys"} for r in document["recusals"]]
+    return {**document, "meta": meta, "recusals": recusals}
 
 
 def test_two_members_in_turn_migrate_every_case_with_equal_content(repo, run, keys, legacy,

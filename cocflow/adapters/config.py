@@ -23,6 +23,7 @@ class Config:
     warn_days: int = 3
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
+    triage_readers: tuple[str, ...] = ()
 
 
 def _load(path: Path, name: str) -> Any:

@@ -146,7 +146,8 @@ def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
     if not metas:
         say("No cases." if not (status or open_only) else "No cases match.")
         return
-    rows = [(m["id"], m["status"], day(m["received_at"]), day(m["respond_by"]),
+    rows = [(m["id"], m["status"] + (" (triage)" if m.get("triage") is True else ""),
+             day(m["received_at"]), day(m["respond_by"]),
              day(m.get("responded_at")), ", ".join(m.get("recused") or [])) for m in metas]
     say(table(["id", "status", "received", "respond by", "responded", "recused"], rows))
 

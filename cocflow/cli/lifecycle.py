@@ -159,7 +159,8 @@ def due_command(within: int | None, as_json: bool) -> None:
     if not found:
         say("Nothing due: every open case has had a response or is not due yet.")
         return
-    rows = [(d.id, d.status, d.respond_by, "OVERDUE" if d.overdue else f"{d.days_left} day(s)")
+    rows = [(d.id, d.status + (" (triage)" if d.triage else ""), d.respond_by,
+             "OVERDUE" if d.overdue else f"{d.days_left} day(s)")
             for d in found]
     say(table(["id", "status", "respond by (UTC)", "left"], rows))
     next_step("reply to the reporter, then `cocflow move ID acknowledged`")

@@ -109,6 +109,36 @@ def next_readers(roster: Roster, recused: Iterable[str], previous: Iterable[str]
     return list(dict.fromkeys([*kept, *(key for key in granted if key in allowed)]))
 
 
+def count_readers(roster: Roster, readers: Iterable[str], recused: Iterable[str],
+                  escrow_counts: bool = False) -> int:
+    """Distinct people who can read: members not recused (and escrow as one, in triage)."""
+    keys = set(readers)
+    holders = {roster.handle_for_key(key) for key in keys} - {None, *recused}
+    return len(holders) + int(escrow_counts and bool(keys & set(roster.escrow)))
+
+
+def triage_readers(roster: Roster, opener: str, triage: Iterable[str],
+                   message: str) -> tuple[list[str], list[str]]:
+    """Who reads a case no one has triaged yet (an email, a web form): the member who opened
+    it, the triage readers and escrow; a triage reader the message names is left out.
+
+    Returns (keys, handles left out). Names are matched case-insensitively: the handle as a
+    word, the display name as written in team.yaml.
+    """
+    text = message.casefold()
+    left_out = [h for h in triage if h != opener and _named(roster.require(h), text)]
+    handles = dict.fromkeys([opener, *(h for h in triage if h not in left_out)])
+    keys = [key for handle in handles for key in roster.require(handle).keys]
+    return list(dict.fromkeys([*keys, *roster.escrow])), left_out
+
+
+def _named(member: Member, text: str) -> bool:
+    if re.search(rf"(?<![a-z0-9_-]){re.escape(member.handle)}(?![a-z0-9_-])", text):
+        return True
+    return bool(member.name) and len(member.name or "") >= 3 and \
+        (member.name or "").casefold() in text
+
+
 def require_enough_readers(roster: Roster, recused: Iterable[str], case: str) -> list[str]:
     """The readers of a case, refusing fewer than `min_recipients` members."""
     found = readers(roster, recused)
@@ -211,8 +241,12 @@ class Assessment:
 
 
 def assess(roster: Roster, case_id: str, recused: Iterable[str],
-           recipients: Iterable[str]) -> Assessment:
-    """Compare a file's recipient keys with the roster and the case's recusals."""
+           recipients: Iterable[str], triage: bool = False) -> Assessment:
+    """Compare a file's recipient keys with the roster and the case's recusals.
+
+    In triage (an email or form case nobody has shared with the team yet) escrow counts as
+    one reader towards min_recipients.
+    """
     excluded = tuple(dict.fromkeys(recused))
     listed = list(recipients)
     current = tuple(dict.fromkeys(listed))
@@ -234,10 +268,11 @@ def assess(roster: Roster, case_id: str, recused: Iterable[str],
         duplicated=tuple(sorted({k for k in listed if listed.count(k) > 1})),
         allowed_readers=allowed, min_recipients=roster.min_recipients,
     )
-    return _with_findings(assessment, roster, listed)
+    return _with_findings(assessment, roster, listed, triage)
 
 
-def _with_findings(found: Assessment, roster: Roster, listed: list[str]) -> Assessment:
+def _with_findings(found: Assessment, roster: Roster, listed: list[str],
+                   triage: bool) -> Assessment:
     findings = [Finding("recipient-duplicate", f"recipient {short_key(k)} is listed "
                         f"{listed.count(k)} times; {REKEY}") for k in found.duplicated]
     for key in found.current:
@@ -250,7 +285,8 @@ def _with_findings(found: Assessment, roster: Roster, listed: list[str]) -> Asse
             findings.append(Finding("recipient-unknown", f"recipient {short_key(key)} is no "
                                     f"member's key and not escrow (a departed member?); "
                                     f"{REKEY}"))
-    if len(found.allowed_readers) < found.min_recipients:
-        findings.append(Finding("too-few-recipients", f"readable by {len(found.allowed_readers)}"
-                                f" member(s), fewer than min_recipients ({found.min_recipients})"))
+    readers = count_readers(roster, found.current, found.recused, escrow_counts=triage)
+    if readers < found.min_recipients:
+        findings.append(Finding("too-few-recipients", f"readable by {readers} reader(s), fewer "
+                                f"than min_recipients ({found.min_recipients})"))
     return dataclasses.replace(found, findings=tuple(findings))

@@ -17,7 +17,7 @@ FORMAT = 2  # the case format every write produces (domain/sealed.py)
 # The plaintext meta of a format-2 case, in the order it is written (domain/sealed.py).
 META_KEYS = (
     "format", "id", "revision", "status", "received_at", "respond_by", "responded_at",
-    "closed_at", "recused",
+    "closed_at", "recused", "recused_keys", "triage",
 )
 CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
 # The exact shape sops gives an encrypted value; "ENC[anything]" typed by hand is plaintext.
@@ -115,6 +115,8 @@ def new_case(
             "responded_at": None,
             "closed_at": None,
             "recused": [r["handle"] for r in recusals],
+            "recused_keys": [],
+            "triage": False,
         },
         "report": report,
         "recusals": recusals,

@@ -32,6 +32,7 @@ class DueCase:
     respond_by: str
     days_left: int
     overdue: bool
+    triage: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class DueCase:
             "respond_by": self.respond_by,
             "days_left": self.days_left,
             "overdue": self.overdue,
+            "triage": self.triage,
         }
 
 
@@ -74,7 +76,7 @@ def due_cases(metas: Iterable[dict[str, Any]], now: datetime, within_days: int) 
             continue
         found.append(
             DueCase(meta["id"], meta["status"], meta["respond_by"], days_left(deadline, now),
-                    now > deadline)
+                    now > deadline, meta.get("triage") is True)
         )
     return sorted(found, key=lambda item: (item.respond_by, item.id))
 

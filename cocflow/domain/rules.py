@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +51,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # A comment sops did not encrypt: `#` at a line start or after a blank, not followed by ENC[.
 PLAIN_COMMENT = re.compile(r"(?:^|\s)#(?!ENC\[)")
 
+
 @dataclass(frozen=True)
 class Problem:
     """One finding: where, which case, a stable code, and a message without case content."""
@@ -63,6 +63,7 @@ class Problem:
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "case": self.case, "code": self.code, "message": self.message}
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -81,6 +82,7 @@ class CheckReport:
         return {"ok": self.ok, "cases": self.cases,
                 "problems": [p.to_json() for p in self.problems]}
 
+
 @dataclass
 class CaseInfo:
     """What other checks need to know about one case file."""
@@ -88,6 +90,8 @@ class CaseInfo:
     label: str | None
     meta_id: str | None = None
     recused: tuple[str, ...] = ()
+    triage: bool = False
+
 
 @dataclass
 class Findings:
@@ -101,15 +105,19 @@ class Findings:
         assert code in CODES, code
         self.found.append(Problem(self.file, self.case, code, message))
 
+
 def case_info(meta: Any, fallback: str | None) -> CaseInfo:
     if not isinstance(meta, dict):
         return CaseInfo(fallback)
     meta_id = meta.get("id") if isinstance(meta.get("id"), str) else None
     meta_id = meta_id if meta_id and CASE_ID.fullmatch(meta_id) else None
-    return CaseInfo(meta_id or fallback, meta_id, recused_handles(meta) or ())
+    return CaseInfo(meta_id or fallback, meta_id, recused_handles(meta) or (),
+                    meta.get("triage") is True)
+
 
 def in_meta(message: str) -> str:
     return "meta" + message[len("(top)"):] if message.startswith("(top)") else f"meta.{message}"
+
 
 def masked(value: Any) -> Any:
     """The same tree with odd key names replaced, so that paths never carry free text."""
@@ -119,6 +127,7 @@ def masked(value: Any) -> Any:
     if isinstance(value, list):
         return [masked(sub) for sub in value]
     return value
+
 
 def check_body(document: dict[str, Any], findings: Findings) -> None:
     """Format 2 keeps everything but meta in one value of a bucket's size: no key names, no
@@ -140,6 +149,7 @@ def plain_comment_lines(text: str) -> list[int]:
     # ciphertext, base64 and meta values hold no ` #`, so any other `#` starts a plain comment.
     return [n for n, line in enumerate(text.splitlines(), 1) if PLAIN_COMMENT.search(line)]
 
+
 def check_sops_block(block: dict[str, Any], findings: Findings, case_file: bool) -> None:
     if not is_ciphertext(block.get("mac")):
         findings.add("sops-no-mac", "sops metadata has no MAC: nothing proves the file is "
@@ -159,11 +169,14 @@ def check_sops_block(block: dict[str, Any], findings: Findings, case_file: bool)
             findings.add("sops-settings", "encrypted with other sops settings than cocflow's "
                          f"(unencrypted_regex {CASE_UNENCRYPTED_REGEX} only)")
 
-def check_recipients(actual: list[str], roster: Roster, recused: Iterable[str],
+
+def check_recipients(actual: list[str], roster: Roster, case: CaseInfo,
                       findings: Findings) -> None:
     """Recipients must be what the one recipient policy (`assess`) calls for."""
-    for finding in assess(roster, findings.case or "", recused, actual).findings:
+    for finding in assess(roster, findings.case or "", case.recused, actual,
+                          case.triage).findings:
         findings.add(finding.code, finding.message)
+
 
 def duplicates(infos: dict[str, CaseInfo]) -> list[Problem]:
     files_of: dict[str, list[str]] = defaultdict(list)

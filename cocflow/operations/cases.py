@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from cocflow.adapters import schema
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.store import CaseStore
 from cocflow.domain import deadlines, timestamps
-from cocflow.domain.access import require_enough_readers
+from cocflow.domain.access import require_enough_readers, triage_readers
 from cocflow.domain.case import intake_recusals, new_case, next_case_id
 from cocflow.domain.evidence import Attachment
 from cocflow.errors import InvalidInput
@@ -19,10 +20,14 @@ from cocflow.operations.workspace import Workspace
 
 
 def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
-              attachments: Sequence[Attachment] = ()) -> dict[str, Any]:
+              attachments: Sequence[Attachment] = (),
+              triage_message: str | None = None) -> dict[str, Any]:
     """Validate an intake document, recuse, assign the next id, encrypt and commit.
 
-    `attachments` become encrypted evidence files in the same commit as the case.
+    `attachments` become encrypted evidence files in the same commit as the case. With a
+    `triage_message` (an email, a web form: intake that cannot say who is involved) the
+    case is in triage: readable by the member opening it, the triage readers the message
+    does not name, and escrow, until `share ID --team`.
     """
     if not isinstance(intake, dict):
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
@@ -40,11 +45,21 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         raise InvalidInput("received_at is in the future")
     actor = ws.actor
     wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
+    readers = None
+    if triage_message is not None:
+        _require_triage_readers(ws, ws.config.triage_readers)
+        readers, named = triage_readers(ws.roster, actor, ws.config.triage_readers,
+                                        triage_message)
+        wishes += [{"handle": h, "reason": "conflict-of-interest",
+                    "note": "named in the message at intake"} for h in named]
     recusals = intake_recusals(report, wishes, ws.roster, actor, now)
     case_id = next_case_id(received_at.year, ws.store.ids())
     require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
     deadline = deadlines.respond_by(received_at, ws.config.response_days)
     document = new_case(case_id, report, received_at, deadline, recusals, actor, now)
+    if readers is not None:
+        document["meta"]["triage"] = True
+        document["readers"] = readers
     document, files = seal_attachments(ws, document, attachments)
     save_with_evidence(ws, document, f"open {case_id} (received)", files)
     return document
@@ -69,7 +84,16 @@ def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = 
 
     parsed = parse_email(message, max_attachment_bytes=ws.config.attachment_max_bytes,
                          now=ws.now())
-    return open_case(ws, parsed.intake, recuse, parsed.attachments)
+    message_text = message.decode("utf-8", "replace") + json.dumps(parsed.intake,
+                                                                    ensure_ascii=False)
+    return open_case(ws, parsed.intake, recuse, parsed.attachments, triage_message=message_text)
+
+
+def _require_triage_readers(ws: Workspace, handles: Iterable[str]) -> None:
+    for handle in handles:
+        if ws.roster.member(handle) is None:
+            raise InvalidInput(f"cocflow.yaml: triage_readers names {handle}, who is not an "
+                               "accepted member")
 
 
 def list_cases(ws: Workspace, status: str | None = None,

@@ -216,7 +216,7 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
         findings.add("plaintext-comment", f"line {line} holds a comment that is not encrypted")
     check_sops_block(document["sops"], findings, case_file=True)
     if roster is not None:
-        check_recipients(sops.age_recipients(document["sops"]), roster, info.recused, findings)
+        check_recipients(sops.age_recipients(document["sops"]), roster, info, findings)
     return info, findings.found
 
 
@@ -299,5 +299,5 @@ def check_evidence(path: str, data: bytes, case_id: str, case: CaseInfo | None,
                      "key; run `cocflow migrate`")
     check_sops_block(document["sops"], findings, case_file=False)
     if roster is not None and case is not None:
-        check_recipients(sops.age_recipients(document["sops"]), roster, case.recused, findings)
+        check_recipients(sops.age_recipients(document["sops"]), roster, case, findings)
     return findings.found

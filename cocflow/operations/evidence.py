@@ -17,13 +17,13 @@ from typing import Any
 from cocflow.adapters import sops
 from cocflow.domain import evidence as domain
 from cocflow.domain import sealed
-from cocflow.domain.access import desired_recipients
 from cocflow.domain.case import require_case_id
 from cocflow.domain.evidence import Attachment
 from cocflow.errors import IntegrityError, InvalidInput, Unreadable
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import (
     Workspace,
+    case_readers,
     decrypt_case,
     require_evidence_document,
     require_recipients,
@@ -42,7 +42,7 @@ def seal_attachments(ws: Workspace, case: dict[str, Any], attachments: Sequence[
     case_id = case["meta"]["id"]
     on_disk = [domain.number_of(p.name) or 0 for p in ws.store.evidence_files(case_id)]
     numbers = domain.next_numbers(case, on_disk, len(attachments))
-    recipients = desired_recipients(ws.roster, case["meta"]["recused"])
+    recipients = case_readers(ws, case)
     ciphertexts = parallel(lambda pair: _encrypt(ws, *pair, recipients),
                            list(zip(attachments, numbers, strict=True)))
     updated = domain.with_evidence(case, attachments, numbers, ws.actor, ws.now())

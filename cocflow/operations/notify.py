@@ -29,7 +29,8 @@ def describe(case: DueCase) -> str:
         when = f"overdue by {_days(-case.days_left or 1)}"
     else:
         when = f"{_days(case.days_left)} left"
-    return f"{case.id} ({case.status}), respond by {case.respond_by}, {when}"
+    status = f"{case.status}, in triage" if case.triage else case.status
+    return f"{case.id} ({status}), respond by {case.respond_by}, {when}"
 
 
 def _days(count: int) -> str:

@@ -73,7 +73,8 @@ def plan_share(ws: Workspace, case_ids: Sequence[str], handle: str | None,
                 raise
             plan.skipped.append((case_id, _why_skipped(exc)))
             continue
-        if not adding:
+        ends_triage = handle is None and document["meta"].get("triage") is True
+        if not adding and not ends_triage:
             plan.skipped.append((case_id, "already a reader"))
             continue
         meta = document["meta"]
@@ -91,6 +92,8 @@ def apply_share(ws: Workspace, plan: SharePlan) -> list[str]:
         prints = ", ".join(fingerprint(key) for key in item.adding)
         document["timeline"].append(event("shared", actor, now,
                                           f"with {plan.with_whom}: {prints}"))
+        if plan.with_whom == TEAM:
+            document["meta"]["triage"] = False  # triage is over: the team reads it
         writes += reencrypt(ws, document, granted=item.adding)
     if writes:
         ids = [item.case_id for item in plan.items]

@@ -30,6 +30,7 @@ from cocflow.domain import sealed
 from cocflow.domain.access import (
     RecipientChange,
     Roster,
+    count_readers,
     desired_recipients,
     next_readers,
     recipient_change,
@@ -37,7 +38,7 @@ from cocflow.domain.access import (
 )
 from cocflow.domain.case import plaintext_leaves, recused_keys
 from cocflow.domain.evidence import number_of as evidence_number
-from cocflow.domain.roster import RosterChange, effective_roster, pending
+from cocflow.domain.roster import RosterChange, effective_roster, fingerprint, pending
 from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
 from cocflow.operations.parallel import parallel
 
@@ -198,9 +199,11 @@ def seal(ws: Workspace, document: dict[str, Any], granted: Sequence[str] = ()) -
     case_id = document["meta"]["id"]
     recused = document["meta"]["recused"]
     require_enough_readers(ws.roster, recused, case_id)
+    _record_recused_keys(ws, document)
     recipients = case_readers(ws, document, granted)
-    _require_member_readers(ws, recipients, recused, case_id)
+    _require_enough(ws, recipients, recused, case_id, bool(document["meta"].get("triage")))
     document["readers"] = recipients
+    document["meta"]["recused_keys"] = sorted({fingerprint(k) for k in recused_keys(document)})
     document = schema.with_defaults("case", sealed.next_version(document))
     schema.validate("case", document, f"case {case_id}")
     transport = json.dumps(sealed.seal(document), ensure_ascii=False)
@@ -210,6 +213,15 @@ def seal(ws: Workspace, document: dict[str, Any], granted: Sequence[str] = ()) -
     if leaks:  # never commit a value sops left readable
         raise IntegrityError(f"refusing to write case {case_id}: plaintext at {leaks[0]}")
     return ciphertext
+
+
+def _record_recused_keys(ws: Workspace, document: dict[str, Any]) -> None:
+    """A recusal written before keys were recorded gets the keys its member holds now."""
+    for record in document.get("recusals") or []:
+        if not record.get("keys"):
+            held = [member.keys for roster in (ws.roster, ws.team_roster)
+                    if (member := roster.member(record["handle"])) is not None]
+            record["keys"] = sorted({key for keys in held for key in keys})
 
 
 def case_readers(ws: Workspace, document: dict[str, Any],
@@ -232,15 +244,15 @@ def _readers_before_they_were_recorded(ws: Workspace, case_id: str) -> list[str]
     return sops.recipients_of(path.read_text(encoding="utf-8"))
 
 
-def _require_member_readers(ws: Workspace, readers: Sequence[str], recused: Sequence[str],
-                            case_id: str) -> None:
-    holders = {ws.roster.handle_for_key(key) for key in readers} - {None, *recused}
-    if len(holders) < ws.roster.min_recipients:
-        raise InvalidInput(
-            f"case {case_id} would be readable by {len(holders)} member(s), fewer than "
-            f"min_recipients ({ws.roster.min_recipients}): a member who reads it can add "
-            "readers with `cocflow share`"
-        )
+def _require_enough(ws: Workspace, readers: Sequence[str], recused: Sequence[str],
+                    case_id: str, triage: bool) -> None:
+    """min_recipients distinct readers: members, and in triage escrow counts as one."""
+    found = count_readers(ws.roster, readers, recused, escrow_counts=triage)
+    if found < ws.roster.min_recipients:
+        how = ("set `triage_readers` in cocflow.yaml or add an escrow key to team.yaml"
+               if triage else "a member who reads it can add readers with `cocflow share`")
+        raise InvalidInput(f"case {case_id} would be readable by {found} reader(s), fewer than "
+                           f"min_recipients ({ws.roster.min_recipients}): {how}")
 
 
 def reencrypt(ws: Workspace, document: dict[str, Any],
