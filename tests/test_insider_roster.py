@@ -103,3 +103,98 @@ def test_team_accept_lists_each_change_with_fingerprints_and_authors(world, run,
     again = run("-C", str(honest), "team", "accept", "--json", as_member=keys["alice"])
     assert json.loads(again.stdout) == {"changes": [], "pending": [], "commits": [],
                                         "accepted": False}
+
+
+# --- keyless check: what CI sees of a forged roster ---------------------------------------------
+
+
+def check_codes(run, clone: Path) -> set[str]:  # type: ignore[no-untyped-def]
+    result = run("-C", str(clone), "check", "--json")
+    return {problem["code"] for problem in json.loads(result.stdout)["problems"]}
+
+
+def test_check_names_a_recused_members_key_given_to_someone_else(world, run, keys):
+    _case_id, attacker, _honest = world
+    forge_roster(attacker, lambda d: member(d, "carol").update(keys=[keys["bob"].public,
+                                                                    keys["carol"].public]))
+    assert "roster-key-shared" in check_codes(run, attacker)
+
+
+def test_check_names_a_renamed_recused_member_by_their_keys(world, run, keys):
+    _case_id, attacker, _honest = world
+    forge_roster(attacker, lambda d: member(d, "bob").update(handle="robert"))
+    assert "recused-key-returned" in check_codes(run, attacker)
+
+
+def test_check_names_an_escrow_key_that_is_a_member_key(world, run, keys):
+    _case_id, attacker, _honest = world
+    forge_roster(attacker, lambda d: d.update(escrow=[keys["alice"].public]))
+    assert "roster-key-shared" in check_codes(run, attacker)
+
+
+def test_a_recused_members_key_never_returns_under_another_name(world, run, keys):
+    """Even accepted: the recusal recorded bob's keys, and they stay out of this case."""
+    case_id, attacker, honest = world
+    forge_roster(attacker, lambda d: (member(d, "carol")["keys"].append(keys["bob"].public),
+                                      d["members"].remove(member(d, "bob"))))
+    assert run("-C", str(honest), "sync", as_member=keys["alice"]).exit_code == 0
+    assert run("-C", str(honest), "team", "accept", "--yes",
+               as_member=keys["alice"]).exit_code == 0  # a careless accept
+    shared = run("-C", str(honest), "share", case_id, "carol", "--yes",
+                 as_member=keys["alice"])
+    assert shared.exit_code == 2 and "recused" in shared.stderr
+    assert run("-C", str(honest), "note", case_id, "-m", "x",
+               as_member=keys["alice"]).exit_code == 0
+    assert_attacker_locked_out(honest, case_id, keys)
+
+
+# --- the honest ways in: a member's own new key, the yearly rotation ----------------------------
+
+
+def test_a_members_own_key_change_accepted_by_the_others_works_end_to_end(world, run, keys):
+    case_id, _attacker, honest = world
+    carol = keys["carol"]
+    assert run("-C", str(honest), "team", "set-keys", "carol", "--key", carol.public, "--key",
+               keys["dave"].public, as_member=keys["alice"]).exit_code == 0  # her new laptop
+    # alice made the change in her own clone: accepted there; share brings the case along.
+    shared = run("-C", str(honest), "share", case_id, "carol", "--yes", "--json",
+                 as_member=keys["alice"])
+    assert shared.exit_code == 0, shared.stderr
+    assert json.loads(shared.stdout)["shared"] == [case_id]
+    case = honest / "cases" / f"{case_id}.yaml"
+    assert raw_sops_decrypt(case, keys["dave"]).returncode == 0  # carol's new key reads it
+    assert run("-C", str(honest), "team", "set-keys", "carol", "--key", keys["dave"].public,
+               as_member=keys["alice"]).exit_code == 0  # the old laptop is retired
+    assert run("-C", str(honest), "rekey", as_member=keys["alice"]).exit_code == 0
+    assert raw_sops_decrypt(case, carol).returncode == 128
+
+
+def test_yearly_rotation_two_join_one_leaves(repo, run, keys, open_case, tmp_path):
+    """dave and erin join, carol leaves: rekey removes carol; share --open, run by a
+    continuing member, gives each newcomer the open cases they are not recused from."""
+    from cocflow.adapters.keys import generate
+
+    erin_file = tmp_path / "erin.txt"
+    erin = generate(erin_file)
+    plain = open_case()
+    erin_recused = open_case()
+    for handle, key in (("dave", keys["dave"].public), ("erin", erin)):
+        assert run("-C", str(repo), "team", "add", handle, "--key", key).exit_code == 0
+    assert run("-C", str(repo), "recuse", erin_recused, "erin", "--reason", "conflict-of-interest",
+               as_member=keys["alice"]).exit_code == 0
+    assert run("-C", str(repo), "team", "remove", "carol").exit_code == 0
+    assert run("-C", str(repo), "rekey", as_member=keys["alice"]).exit_code == 0
+    for handle in ("dave", "erin"):
+        result = run("-C", str(repo), "share", "--open", handle, "--yes", "--json",
+                     as_member=keys["alice"])
+        assert result.exit_code == 0, result.stderr
+    cases = {c: repo / "cases" / f"{c}.yaml" for c in (plain, erin_recused)}
+    assert raw_sops_decrypt(cases[plain], keys["dave"]).returncode == 0
+    assert raw_sops_decrypt(cases[erin_recused], keys["dave"]).returncode == 0
+    erin_key = type(keys["dave"])("erin", erin_file, erin)
+    assert raw_sops_decrypt(cases[plain], erin_key).returncode == 0
+    assert raw_sops_decrypt(cases[erin_recused], erin_key).returncode == 128
+    for path in cases.values():
+        assert raw_sops_decrypt(path, keys["carol"]).returncode == 128
+    assert run("-C", str(repo), "audit").exit_code == 0
+    assert run("-C", str(repo), "check").exit_code == 0

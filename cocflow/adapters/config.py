@@ -94,6 +94,9 @@ def validate_roster(roster: Roster) -> Roster:
             seen[key] = member.handle
     for key in roster.escrow:
         check_recipient(key)
+        if key in seen:
+            raise InvalidInput(f"team.yaml: an escrow key is also {seen[key]}'s key: a key "
+                               "belongs to one member or to escrow")
     return roster
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cocflow.domain import sealed
-from cocflow.domain.access import REKEY, Roster, assess
+from cocflow.domain.access import REKEY, Roster, assess, short_key
 from cocflow.domain.case import CASE_ID, is_ciphertext, recused_handles
+from cocflow.domain.roster import fingerprint
 
 # Stable codes: scripts and CI logs rely on them; the README lists them.
 CODES = {
@@ -38,6 +39,9 @@ CODES = {
     "evidence-orphan": "evidence in cases/<id>/ without cases/<id>.yaml",
     "unexpected-file": "a file in cases/ that is neither a case nor evidence",
     "team-invalid": "team.yaml missing or invalid",
+    "roster-key-shared": "one key held by two members, or by a member and escrow",
+    "recused-unknown": "a case's recused handle is in no roster entry (renamed or removed)",
+    "recused-key-returned": "team.yaml gives a key a recused member held to someone else",
     "config-invalid": "cocflow.yaml missing or invalid",
 }
 
@@ -91,6 +95,7 @@ class CaseInfo:
     meta_id: str | None = None
     recused: tuple[str, ...] = ()
     triage: bool = False
+    recused_keys: tuple[str, ...] = ()
 
 
 @dataclass
@@ -111,8 +116,10 @@ def case_info(meta: Any, fallback: str | None) -> CaseInfo:
         return CaseInfo(fallback)
     meta_id = meta.get("id") if isinstance(meta.get("id"), str) else None
     meta_id = meta_id if meta_id and CASE_ID.fullmatch(meta_id) else None
+    prints = meta.get("recused_keys")
+    prints = tuple(p for p in prints if isinstance(p, str)) if isinstance(prints, list) else ()
     return CaseInfo(meta_id or fallback, meta_id, recused_handles(meta) or (),
-                    meta.get("triage") is True)
+                    meta.get("triage") is True, prints)
 
 
 def in_meta(message: str) -> str:
@@ -190,3 +197,42 @@ def duplicates(infos: dict[str, CaseInfo]) -> list[Problem]:
             problems.append(Problem(path, case_id, "duplicate-id",
                                     f"case id {case_id} is also in {others}"))
     return problems
+
+
+def roster_findings(roster: Roster) -> list[Problem]:
+    """Keys are unique: one key belongs to one member or to escrow, never two."""
+    holders: dict[str, list[str]] = defaultdict(list)
+    for member in roster.members:
+        for key in dict.fromkeys(member.keys):
+            holders[key].append(member.handle)
+    for key in dict.fromkeys(roster.escrow):
+        holders[key].append("escrow")
+    return [Problem("team.yaml", None, "roster-key-shared",
+                    f"key {short_key(key)} is held by {' and '.join(who)}: a key belongs to "
+                    "one member or to escrow")
+            for key, who in holders.items() if len(who) > 1]
+
+
+def recusal_findings(info: CaseInfo, roster: Roster) -> list[Problem]:
+    """No key a recused member held may come back under another name or as escrow.
+
+    With the keys recorded (meta.recused_keys), a member who left is no finding and a
+    renamed one is caught by their keys; a case written before keys were recorded cannot
+    tell the two apart, so its missing recused handle is a finding.
+    """
+    found = [] if info.recused_keys else [
+        Problem("team.yaml", info.label, "recused-unknown",
+                f"{handle} is recused from case {info.label} but team.yaml has no member of "
+                "that name: a recused handle is never renamed or reused")
+        for handle in info.recused if roster.member(handle) is None]
+    returned = set(info.recused_keys)
+    for member in roster.members:
+        for key in member.keys:
+            if fingerprint(key) in returned and member.handle not in info.recused:
+                found.append(Problem("team.yaml", info.label, "recused-key-returned",
+                                     f"{member.handle} holds key {fingerprint(key)}, which a "
+                                     f"member recused from case {info.label} held"))
+    found += [Problem("team.yaml", info.label, "recused-key-returned",
+                      f"escrow key {fingerprint(key)} was held by a member recused from case "
+                      f"{info.label}") for key in roster.escrow if fingerprint(key) in returned]
+    return found

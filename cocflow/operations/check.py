@@ -33,6 +33,8 @@ from cocflow.domain.rules import (
     in_meta,
     masked,
     plain_comment_lines,
+    recusal_findings,
+    roster_findings,
 )
 from cocflow.errors import CocflowError, ProblemsFound
 
@@ -122,6 +124,9 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport
         else:
             infos[path] = _light_info(path, data)
     problems += duplicates(infos)
+    if roster is not None:
+        for info in infos.values():
+            problems += recusal_findings(info, roster)
     by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
     for path in paths:
         if path.startswith(f"{CASES_DIR}/") and path not in infos and wanted(path):
@@ -152,8 +157,12 @@ def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, lis
     found = schema.problems("team", document)
     if found:
         return None, [p for message in found for p in problem(f"team.yaml: {message}")]
+    roster = Roster.from_document(document)
+    shared = roster_findings(roster)
+    if shared:
+        return None, shared  # an ambiguous roster decides nobody's access
     try:
-        return validate_roster(Roster.from_document(document)), []
+        return validate_roster(roster), []
     except CocflowError as exc:
         return None, problem(str(exc))
 
