@@ -80,6 +80,18 @@ class InvalidInput(CocflowError):
     exit_code = 2
 
 
+class MemberNamed(InvalidInput):
+    """A reported person's name or contact matches a member, but no team_handle says so."""
+
+    def __init__(self, name: str, handle: str) -> None:
+        self.name, self.handle = name, handle
+        super().__init__(
+            f"a reported person's name or contact matches the member {handle}, but no "
+            f"team_handle says whether it is them: if it is, run again with `--recuse "
+            f"{handle}` (they must not read the case); if not, with `--not-a-member NAME` "
+            "naming the reported person as written in the report; nothing was changed")
+
+
 # --- exit 3: no local key opens the case --------------------------------------------------
 
 

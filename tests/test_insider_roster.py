@@ -66,8 +66,10 @@ def assert_attacker_locked_out(clone: Path, case_id: str, keys) -> None:  # type
 def test_a_replaced_member_key_never_becomes_a_recipient(world, run, keys):
     case_id, attacker, honest = world
     forge_roster(attacker, lambda d: member(d, "carol").update(keys=[keys["dave"].public]))
-    codes = routine(run, honest, keys, case_id)
-    assert codes[0] == 0  # sync brings the forged roster, which adds nobody
+    synced = run("-C", str(honest), "sync", as_member=keys["alice"])
+    assert synced.exit_code == 0  # sync brings the forged roster, which adds nobody
+    assert "carol: key added" in synced.stderr and "SHA256:" in synced.stderr
+    routine(run, honest, keys, case_id)
     assert_attacker_locked_out(honest, case_id, keys)
     warned = run("-C", str(honest), "whoami", as_member=keys["alice"])
     assert "not accepted" in warned.stderr and "carol" in warned.stderr
@@ -198,3 +200,21 @@ def test_yearly_rotation_two_join_one_leaves(repo, run, keys, open_case, tmp_pat
         assert raw_sops_decrypt(path, keys["carol"]).returncode == 128
     assert run("-C", str(repo), "audit").exit_code == 0
     assert run("-C", str(repo), "check").exit_code == 0
+
+
+def test_a_reported_name_that_matches_a_member_stops_intake_until_answered(repo, run, keys):
+    from tests.conftest import report_yaml, snapshot
+
+    report = report_yaml(reported=[{"name": "Bob Smith", "contact": None, "team_handle": None}])
+    before = snapshot(repo)
+    stopped = run("-C", str(repo), "new", "--from", "-", input=report, as_member=keys["alice"])
+    assert stopped.exit_code == 2 and "--recuse bob" in stopped.stderr
+    assert snapshot(repo) == before
+    recused = run("-C", str(repo), "new", "--from", "-", "--recuse", "bob", "--json",
+                  input=report, as_member=keys["alice"])
+    assert recused.exit_code == 0, recused.stderr
+    case = repo / "cases" / f"{json.loads(recused.stdout)['id']}.yaml"
+    assert raw_sops_decrypt(case, keys["bob"]).returncode == 128
+    cleared = run("-C", str(repo), "new", "--from", "-", "--not-a-member", "Bob Smith",
+                  input=report, as_member=keys["alice"])
+    assert cleared.exit_code == 0, cleared.stderr

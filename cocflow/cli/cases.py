@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from cocflow.operations.workspace import Workspace
 
 from cocflow.cli.common import (
     case_id_argument,
@@ -34,9 +37,12 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
 @click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
               shell_complete=complete_handle,
               help="Recuse a member from the start (repeatable).")
+@click.option("--not-a-member", "not_a_member", multiple=True, metavar="NAME",
+              help="A reported person whose name looks like a member's is not that member.")
 @repo_option
 @json_option
-def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json: bool) -> None:
+def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
+                not_a_member: tuple[str, ...], as_json: bool) -> None:
     """Open a case. Without --from or --from-email, asks for each field.
 
     A reported person whose team_handle is a member is recused automatically, before
@@ -53,7 +59,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
       cocflow new --from-email - < report.eml
       cocflow new
     """
-    from cocflow.operations.cases import open_case, open_case_from_email, read_intake
+    from cocflow.operations.cases import open_case_from_email, read_intake
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
@@ -63,7 +69,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
         case = open_case_from_email(ws, email_source.read(), recuse)
     else:
         intake = read_intake(source.read()) if source is not None else _ask_for_report()
-        case = open_case(ws, intake, recuse)
+        case = _open_asking(ws, intake, list(recuse), list(not_a_member))
     meta = case["meta"]
     if as_json:
         extra = {"evidence": len(case["evidence"])} if email_source is not None else {}
@@ -80,6 +86,26 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...], as_json
                   f"then cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
     else:
         next_step(f"cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
+
+
+def _open_asking(ws: Workspace, intake: Any, recuse: list[str],
+                 not_a_member: list[str]) -> dict[str, Any]:
+    """Open the case; on a terminal, ask about each reported person who may be a member."""
+    from cocflow.errors import MemberNamed
+    from cocflow.operations.cases import open_case
+
+    while True:
+        try:
+            return open_case(ws, intake, recuse, not_a_member=not_a_member)
+        except MemberNamed as exc:
+            if not sys.stdin.isatty():
+                raise
+            question = (f"Is the reported person {exc.name!r} the team member {exc.handle}? "
+                        "(yes: they are recused and never read this case)")
+            if click.confirm(question, default=True, err=True):
+                recuse.append(exc.handle)
+            else:
+                not_a_member.append(exc.name)
 
 
 def _ask_for_report() -> dict[str, Any]:

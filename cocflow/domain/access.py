@@ -132,6 +132,12 @@ def triage_readers(roster: Roster, opener: str, triage: Iterable[str],
     return list(dict.fromkeys([*keys, *roster.escrow])), left_out
 
 
+def members_named(roster: Roster, person: dict[str, Any]) -> list[str]:
+    """Handles of members a reported person's name or contact matches (no team_handle set)."""
+    text = " ".join(str(person.get(field) or "") for field in ("name", "contact")).casefold()
+    return [m.handle for m in roster.members if text.strip() and _named(m, text)]
+
+
 def _named(member: Member, text: str) -> bool:
     if re.search(rf"(?<![a-z0-9_-]){re.escape(member.handle)}(?![a-z0-9_-])", text):
         return True

@@ -11,17 +11,18 @@ from cocflow.adapters import schema
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.store import CaseStore
 from cocflow.domain import deadlines, timestamps
-from cocflow.domain.access import require_enough_readers, triage_readers
+from cocflow.domain.access import members_named, require_enough_readers, triage_readers
 from cocflow.domain.case import intake_recusals, new_case, next_case_id
 from cocflow.domain.evidence import Attachment
-from cocflow.errors import InvalidInput
+from cocflow.errors import InvalidInput, MemberNamed
 from cocflow.operations.evidence import save_with_evidence, seal_attachments
 from cocflow.operations.workspace import Workspace
 
 
 def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
               attachments: Sequence[Attachment] = (),
-              triage_message: str | None = None) -> dict[str, Any]:
+              triage_message: str | None = None,
+              not_a_member: Iterable[str] = ()) -> dict[str, Any]:
     """Validate an intake document, recuse, assign the next id, encrypt and commit.
 
     `attachments` become encrypted evidence files in the same commit as the case. With a
@@ -44,6 +45,9 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     if received_at > now:
         raise InvalidInput("received_at is in the future")
     actor = ws.actor
+    recuse = list(recuse)
+    _require_members_named_recused(ws, report, [*recuse, *(
+        w.get("handle") for w in intake.get("recusals") or [])], not_a_member)
     wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
     readers = None
     if triage_message is not None:
@@ -87,6 +91,19 @@ def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = 
     message_text = message.decode("utf-8", "replace") + json.dumps(parsed.intake,
                                                                     ensure_ascii=False)
     return open_case(ws, parsed.intake, recuse, parsed.attachments, triage_message=message_text)
+
+
+def _require_members_named_recused(ws: Workspace, report: dict[str, Any],
+                                   recused: Sequence[Any], not_a_member: Iterable[str]) -> None:
+    """A reported person who may be a member is recused, or said not to be one."""
+    cleared = {name.casefold().strip() for name in not_a_member}
+    for person in report.get("reported") or []:
+        if person.get("team_handle") or str(person.get("name") or "").casefold().strip() in \
+                cleared:
+            continue
+        for handle in members_named(ws.roster, person):
+            if handle not in recused:
+                raise MemberNamed(str(person.get("name") or ""), handle)
 
 
 def _require_triage_readers(ws: Workspace, handles: Iterable[str]) -> None:

@@ -55,6 +55,7 @@ class SyncResult:
     pushed: bool = False
     set_up: list[str] = field(default_factory=list)
     renumbered: dict[str, str] = field(default_factory=dict)
+    roster_pending: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +68,7 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
         raise InvalidInput("method must be rebase or merge")
     ws.git.ensure_safe([])
     _require_clean(ws)
+    _ = ws.accepted  # this clone's roster is accepted before anything upstream arrives
     set_up = mergedriver.ensure_active(ws.root)
     upstream = _upstream(ws)
     result = SyncResult(upstream.remote, upstream.branch, set_up=set_up)
@@ -75,14 +77,21 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
         _integrate(ws, upstream, method, prefer, result)
         ahead = _count(ws, upstream.tracking, "HEAD") if _exists(ws, upstream.tracking) else 1
         if not push or ahead == 0:
-            return result
+            return _with_roster_changes(ws, result)
         if _push(ws, upstream):
             result.pushed = True
-            return result
+            return _with_roster_changes(ws, result)
     raise EnvironmentProblem(
         f"{upstream.name} kept moving: the push was rejected {PUSH_ATTEMPTS} times; your "
         "commits are safe in this clone: run `cocflow sync` again"
     )
+
+
+def _with_roster_changes(ws: Workspace, result: SyncResult) -> SyncResult:
+    """Name what the pulled team.yaml adds beyond this clone's accepted roster."""
+    pulled = Workspace(ws.root, ws.keyring)
+    result.roster_pending = [change.describe() for change in pulled.pending_roster_changes()]
+    return result
 
 
 def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Preference | None,
