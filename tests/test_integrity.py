@@ -33,8 +33,8 @@ def flip_inside(text: str, marker: str) -> str:
 TAMPERING: dict[str, Callable[[str], str]] = {
     "meta status": lambda t: t.replace("status: received", "status: closed", 1),
     "meta recused": lambda t: t.replace("recused: []", "recused: [carol]", 1),
-    "meta deadline": lambda t: re.sub(r"respond_by: \"?2026-12-0", "respond_by: \"2027-12-0",
-                                      t, count=1),
+    "meta deadline": lambda t: re.sub(r"respond_by: \"?(\d{4})",
+                                      lambda m: f'respond_by: "{int(m[1]) + 1}', t, count=1),
     "ciphertext": lambda t: flip_inside(t, "body: ENC[AES256_GCM,data:"),
     "ciphertext tag": lambda t: flip_inside(t, t[t.index("body: ENC"):].split(",tag:")[0]
                                             + ",tag:"),

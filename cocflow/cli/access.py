@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -94,8 +91,9 @@ def rekey_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
     if dry_run:
         result = plan_result(plan)
     else:
-        with _progress(len(plan.changes)) as tick:
-            result = apply_rekey(ws, plan, jobs, tick)
+        with progress("re-keying") as bar:
+            bar.start(len(plan.changes))
+            result = apply_rekey(ws, plan, jobs, bar.tick)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -106,15 +104,6 @@ def rekey_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
             "one who can read them must run `cocflow rekey`"
         )
 
-
-@contextmanager
-def _progress(total: int) -> Iterator[Any]:
-    """A progress bar on stderr, only on a terminal; yields the per-case callback."""
-    if total == 0 or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label="re-keying", file=sys.stderr) as bar:
-        yield lambda _case_id: bar.update(1)
 
 
 def _say_rekey(result: RekeyResult, plan: RekeyPlan, ws: Workspace) -> None:

@@ -155,12 +155,17 @@ def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
       cocflow migrate
       cocflow migrate --json
     """
-    from cocflow.cli.common import workspace
+    from cocflow.cli.common import progress, workspace
     from cocflow.operations.migrate import apply_migrate, plan_migrate, plan_result
 
     ws = workspace()
     plan = plan_migrate(ws)
-    result = plan_result(ws, plan) if dry_run else apply_migrate(ws, plan, jobs)
+    if dry_run:
+        result = plan_result(ws, plan)
+    else:
+        with progress("migrating") as bar:
+            bar.start(len(plan.cases))
+            result = apply_migrate(ws, plan, jobs, bar.tick)
     if as_json:
         emit_json(result.to_json())
     else:
