@@ -131,3 +131,7 @@ class NotHandled(Exception):
     YAML feature, a newer sops): the sops binary decides instead. Raised only by
     `sops_reader.decrypt_in_process`, which `decrypt_document` turns into a sops call; it never
     reaches the CLI. Carries the reason, never content."""
+
+
+class ReceiverUnreachable(EnvironmentProblem):
+    """The intake receiver did not answer, or refused the team's request (URL, token, TLS)."""
