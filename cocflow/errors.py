@@ -92,6 +92,10 @@ class MemberNamed(InvalidInput):
             "naming the reported person as written in the report; nothing was changed")
 
 
+class SubmissionReplayed(InvalidInput):
+    """The intake receiver already holds (or held) this exact ciphertext."""
+
+
 # --- exit 3: no local key opens the case --------------------------------------------------
 
 

@@ -55,16 +55,18 @@ class Receiver:
 
 
 def start_receiver(base: Path, site: Path | None = None, repo: Path | None = None,
-                   extra_env: dict[str, str] | None = None) -> Receiver:
+                   extra_env: dict[str, str] | None = None, rate: int = 1000) -> Receiver:
     """`cocflow intake serve` on a free port; returns once it answers."""
     port = free_port()
+    base.mkdir(parents=True, exist_ok=True)
     inbox, log = base / "inbox", base / "receiver.log"
     where = ["--site", str(site)] if site else ["-C", str(repo)]
     env = {**os.environ, "COCFLOW_INBOX_TOKEN": TOKEN, **(extra_env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "cocflow", "intake", "serve", *where, "--inbox", str(inbox),
-             "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
+             "--port", str(port), "--rate", str(rate)],
+            stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(400):
         try:

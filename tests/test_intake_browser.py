@@ -242,7 +242,6 @@ def test_a_bundle_that_does_not_match_its_integrity_never_runs(page, site, tmp_p
         (tampered / name).write_bytes((site / name).read_bytes())
     (tampered / "intake.js").write_bytes((site / "intake.js").read_bytes() +
                                          b"\nwindow.__evil = true;\n")
-    (tmp_path / "second").mkdir()
     receiver = start_receiver(tmp_path / "second", tampered)
     try:
         page.navigate(receiver.url + "/")

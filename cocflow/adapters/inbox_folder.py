@@ -21,11 +21,7 @@ from cocflow.adapters import clock
 from cocflow.adapters.store import write_atomic_bytes
 from cocflow.domain.intake import LOOKUP, SUBMISSION_ID
 from cocflow.domain.timestamps import format_timestamp
-from cocflow.errors import InvalidInput
-
-
-class Replayed(Exception):
-    """This exact ciphertext was received before."""
+from cocflow.errors import InvalidInput, SubmissionReplayed
 
 
 @dataclass(frozen=True)
@@ -38,12 +34,12 @@ class InboxFolder:
         return self
 
     def add_submission(self, data: bytes) -> str:
-        """Store one checked submission; a ciphertext seen before raises Replayed."""
+        """Store one checked submission; a ciphertext seen before is SubmissionReplayed."""
         seen = self.root / "seen" / hashlib.sha256(data).hexdigest()
         try:
             seen.touch(mode=0o600, exist_ok=False)
         except FileExistsError:
-            raise Replayed from None
+            raise SubmissionReplayed("this submission was already received") from None
         submission = secrets.token_hex(16)
         stamp = json.dumps({"received_at": format_timestamp(clock.now())})
         write_atomic_bytes(self._file(submission, ".json"), stamp.encode(), mode=0o600)

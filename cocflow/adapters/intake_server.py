@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cocflow.adapters.inbox_folder import InboxFolder, Replayed
+from cocflow.adapters.inbox_folder import InboxFolder
 from cocflow.domain.intake import (
     ARMOR_BEGIN,
     LOOKUP,
@@ -27,7 +27,7 @@ from cocflow.domain.intake import (
     SUBMISSION_ID,
     check_envelope,
 )
-from cocflow.errors import EnvironmentProblem, InvalidInput
+from cocflow.errors import EnvironmentProblem, InvalidInput, SubmissionReplayed
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
@@ -113,8 +113,8 @@ def create_app(site: dict[str, bytes], inbox: InboxFolder, token: str,
             return refuse(400, str(exc))
         try:
             inbox.add_submission(data)
-        except Replayed:
-            return refuse(409, "this submission was already received")
+        except SubmissionReplayed as exc:
+            return refuse(409, str(exc))
         return JSONResponse({"received": True}, status_code=201)
 
     async def replies(request: Request) -> Response:

@@ -68,9 +68,11 @@ def form_command(out: Path, as_json: bool) -> None:
               help="Serve a folder `intake form` wrote (default: build it from the repository).")
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the team's pull token (default: $COCFLOW_INBOX_TOKEN).")
+@click.option("--rate", default=5, show_default=True, type=click.IntRange(1, 10000),
+              help="Submissions accepted per client in 10 minutes.")
 @repo_option
 def serve_command(inbox: Path, host: str, port: int, site: Path | None,
-                  token_file: Path | None) -> None:
+                  token_file: Path | None, rate: int) -> None:
     """Receive encrypted reports; hold no key; hand them to the team's token.
 
     Needs the optional extra: pip install 'cocflow[intake]'. Logs no request, body or
@@ -81,10 +83,11 @@ def serve_command(inbox: Path, host: str, port: int, site: Path | None,
       COCFLOW_INBOX_TOKEN=$(cat token) cocflow intake serve --inbox /srv/inbox
       cocflow intake serve --site site/ --inbox /srv/inbox --token-file /etc/cocflow/token
     """
-    from cocflow.operations.intake import serve
+    from cocflow.operations.intake import receiver, serve
 
+    app = receiver(site if site is not None else keyless_workspace(), inbox, token_file, rate)
     say(f"Serving the intake form on http://{host}:{port}/ (Ctrl-C stops).")
-    serve(site if site is not None else keyless_workspace(), inbox, host, port, token_file)
+    serve(app, host, port)
 
 
 @click.group("inbox")

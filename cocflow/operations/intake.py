@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from cocflow.adapters.inbox_folder import InboxFolder
 from cocflow.adapters.intake_site import asset, read_site, write_site
@@ -30,17 +31,25 @@ def write_form(ws: Workspace, out: Path) -> list[Path]:
     return write_site(out, build_site(ws))
 
 
-def serve(ws_or_site: Workspace | Path, inbox: Path, host: str, port: int,
-          token_file: Path | None = None) -> None:
-    """Run the receiver: the site built from the repository, or one `intake form` wrote."""
-    from cocflow.adapters.intake_server import create_app
-    from cocflow.adapters.intake_server import serve as run
+def receiver(ws_or_site: Workspace | Path, inbox: Path, token_file: Path | None = None,
+             rate: int = 5) -> Any:
+    """The receiver, ready to run: the site built from the repository, or one `intake form`
+    wrote; the team's token from --token-file or COCFLOW_INBOX_TOKEN."""
+    from cocflow.adapters.intake_server import Limits, create_app
 
-    site = read_site(ws_or_site) if isinstance(ws_or_site, Path) else build_site(ws_or_site)
     token = (token_file.read_text(encoding="utf-8") if token_file else
              os.environ.get(TOKEN_VARIABLE, "")).strip()
     if len(token) < MIN_TOKEN_LENGTH:
         raise InvalidInput(f"the receiver needs a team token of at least {MIN_TOKEN_LENGTH} "
                            f"characters in {TOKEN_VARIABLE} or --token-file (e.g. "
                            "`openssl rand -hex 32`)")
-    run(create_app(site, InboxFolder(inbox), token), host, port)
+    site = read_site(ws_or_site) if isinstance(ws_or_site, Path) else build_site(ws_or_site)
+    limits = Limits(submissions_per_window=rate, lookups_per_window=max(60, rate * 12))
+    return create_app(site, InboxFolder(inbox), token, limits)
+
+
+def serve(app: Any, host: str, port: int) -> None:
+    """Run the receiver until interrupted."""
+    from cocflow.adapters.intake_server import serve as run
+
+    run(app, host, port)
