@@ -59,6 +59,19 @@ class LocalInbox:
         return [{"id": p.stem, **json.loads(p.read_text(encoding="utf-8"))}
                 for p in sorted(folder.glob("*.json"))]
 
+    def requeue(self) -> int:
+        """Put every set-aside submission back in the queue (after a fix, or for another key)."""
+        folder = self.root / "aside"
+        count = 0
+        for path in sorted(folder.glob("*.age")) if folder.is_dir() else []:
+            if SUBMISSION_ID.fullmatch(path.stem):
+                pulled = self._read(folder, path)
+                self._write("pending", pulled, {"received_at": pulled.received_at})
+                path.unlink()
+                path.with_suffix(".json").unlink(missing_ok=True)
+                count += 1
+        return count
+
     def done(self, pulled: Pulled) -> None:
         for suffix in (".age", ".json"):
             (self.root / "pending" / f"{pulled.id}{suffix}").unlink(missing_ok=True)

@@ -126,9 +126,11 @@ def pull_command(as_json: bool) -> None:
 
 
 @inbox_group.command("import")
+@click.option("--retry-aside", is_flag=True,
+              help="Try the submissions set aside before again (after a fix, another key).")
 @repo_option
 @json_option
-def import_command(as_json: bool) -> None:
+def import_command(retry_aside: bool, as_json: bool) -> None:
     """Open a triage case for each pulled submission (one commit each).
 
     A submission that does not decrypt or is not a valid report is set aside and named;
@@ -138,11 +140,12 @@ def import_command(as_json: bool) -> None:
     Examples:
       cocflow inbox import
       cocflow inbox import --json
+      cocflow inbox import --retry-aside
     """
     from cocflow.errors import ProblemsFound
     from cocflow.operations.inbox import import_pulled
 
-    result = import_pulled(workspace())
+    result = import_pulled(workspace(), retry_aside)
     if as_json:
         emit_json(result.to_json())
     else:

@@ -53,13 +53,17 @@ def pull(ws: Workspace) -> list[str]:
     return fetched
 
 
-def import_pulled(ws: Workspace) -> ImportResult:
-    """Open a triage case for each pulled submission; set aside what is not a valid report."""
+def import_pulled(ws: Workspace, retry_aside: bool = False) -> ImportResult:
+    """Open a triage case for each pulled submission; set aside what is not a valid report.
+
+    `retry_aside` first puts the submissions set aside before back in the queue."""
     if ws.actor not in ws.config.triage_readers:
         raise AccessDenied(f"{ws.actor} is not a triage reader (cocflow.yaml triage_readers): "
                            "form reports are encrypted to the triage readers and escrow only")
     receiver = Receiver.configured(ws.config.inbox_url)
     local = local_inbox(ws)
+    if retry_aside:
+        local.requeue()
     result = ImportResult()
     for pulled in local.pending():
         ledger = local.imported()
