@@ -184,6 +184,8 @@ def test_a_report_travels_encrypted_to_a_triage_case_and_the_reply_back(
                                            for line in logged), logged
     assert not any(SENTINEL in body for body in answers)
     assert_no_leak(repo, SENTINEL, pulled.stdout, imported.stdout, imported.stderr)
+    for path in (repo / ".git").rglob("*"):  # the pulled submissions: ciphertext only
+        assert not path.is_file() or SENTINEL.encode() not in path.read_bytes(), path
 
 
 def test_a_report_without_exclusions_reaches_every_triage_reader(
