@@ -110,6 +110,10 @@ def test_a_report_travels_encrypted_to_a_triage_case_and_the_reply_back(
         page, receiver, repo, run, keys, tmp_path):
     code = report_in_browser(page, receiver.url, exclude=("bob",))
     assert len(code.replace("-", "")) == 32
+    # the code is kept nowhere by the page: no storage, no cookie, the form emptied
+    assert page.eval("localStorage.length + sessionStorage.length") == 0
+    assert page.eval("document.cookie") == ""
+    assert page.eval("document.getElementById('description').value") == ""
     answers = response_bodies(page)
     # data: URLs are Chromium's own form-control images: no network, no origin
     sent = [e["params"]["request"] for e in page.events if e["method"] ==

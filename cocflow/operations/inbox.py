@@ -16,9 +16,14 @@ from cocflow.adapters.inbox_client import Receiver
 from cocflow.adapters.inbox_local import LocalInbox, Pulled
 from cocflow.domain import intake, timestamps
 from cocflow.domain.case import require_case_id
-from cocflow.errors import AccessDenied, InvalidInput, ReceiverUnreachable
+from cocflow.errors import (
+    AccessDenied,
+    EnvironmentProblem,
+    InvalidInput,
+    ReceiverUnreachable,
+)
 from cocflow.operations.cases import open_case
-from cocflow.operations.workspace import Workspace, decrypt_case, save_case
+from cocflow.operations.workspace import Workspace, commit, decrypt_case, reencrypt
 
 INBOX = "cocflow/inbox"
 
@@ -121,15 +126,24 @@ def set_aside(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def reply(ws: Workspace, case_id: str, text: str) -> dict[str, Any]:
-    """Encrypt a reply to the case's reporter, upload it, record it in the timeline."""
+    """Encrypt a reply to the case's reporter, upload it, record it in the timeline.
+
+    The case is re-encrypted (every check passed) before the upload, and committed after it:
+    only a failing commit can leave a reply delivered but unrecorded, and it says so."""
     case = decrypt_case(ws, require_case_id(case_id))
     now = ws.now()
     replied = intake.record_reply(case, text, ws.actor, now)
     followup = case["followup"]
     payload = intake.reply_payload(text, timestamps.format_timestamp(now))
     receiver = Receiver.configured(ws.config.inbox_url)
-    receiver.post_reply(followup["lookup"], seal_message(payload, followup["reply_to"]))
-    save_case(ws, replied, f"reply on {case_id}")
+    sealed = seal_message(payload, followup["reply_to"])
+    writes = reencrypt(ws, replied)
+    receiver.post_reply(followup["lookup"], sealed)
+    try:
+        commit(ws, writes, f"reply on {case_id}")
+    except EnvironmentProblem as exc:
+        raise EnvironmentProblem(f"the reply was delivered but not recorded in {case_id} ({exc}); "
+                        "record it with `cocflow note`") from exc
     return replied
 
 

@@ -202,5 +202,16 @@ document.addEventListener("DOMContentLoaded", () => {
     anonymous.addEventListener("change", sync);
     sync();
   }
+  const copy = document.getElementById("copy-code");
+  if (copy) {
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(document.getElementById("receipt-code").textContent);
+        copy.textContent = "Copied";
+      } catch {
+        copy.textContent = "Select the code above and copy it";
+      }
+    });
+  }
   document.body.dataset.ready = "true";
 });
