@@ -75,13 +75,21 @@ def form_config(roster: Roster, triage: Iterable[str]) -> dict[str, Any]:
                            "them (and escrow); name at least one member there first")
     readers = []
     for handle in handles:
-        member = roster.require(handle)
+        member = roster.member(handle)
+        if member is None:
+            raise InvalidInput(f"cocflow.yaml: triage_readers names {handle}, who is not an "
+                               "accepted member (a key change waits for `cocflow team accept`)")
         keys = _age_keys(member.keys)
         if not keys:
             raise InvalidInput(f"triage reader {handle} has no age key (age1...): a browser "
                                "cannot encrypt to an ssh key; add an age key with `team add`")
         readers.append({"handle": handle, "keys": keys})
-    return {"readers": readers, "escrow": _age_keys(roster.escrow),
+    escrow = _age_keys(roster.escrow)
+    if len(readers) + int(bool(escrow)) < roster.min_recipients:
+        raise InvalidInput(f"the form would reach {len(readers)} triage reader(s)"
+                           f"{' and escrow' if escrow else ''}, fewer than min_recipients "
+                           f"({roster.min_recipients}): add triage_readers in cocflow.yaml")
+    return {"readers": readers, "escrow": escrow,
             "members": [{"handle": m.handle, "name": m.name} for m in roster.members],
             "min_readers": roster.min_recipients, "submit": "submit", "replies": "replies/"}
 
