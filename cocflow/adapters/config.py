@@ -24,6 +24,7 @@ class Config:
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
     triage_readers: tuple[str, ...] = ()
+    inbox_url: str | None = None
 
 
 def _load(path: Path, name: str) -> Any:

@@ -40,6 +40,8 @@ COMMANDS = {
     "merge-driver": "sync:merge_driver_command", "check": "check:check_command",
     "notify": "notify:notify_group", "textconv": "check:textconv_command",
     "completion": "shell:completion_command",
+    "intake": "intake:intake_group", "inbox": "intake:inbox_group",
+    "reply": "intake:reply_command",
 }
 
 

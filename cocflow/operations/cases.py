@@ -22,13 +22,15 @@ from cocflow.operations.workspace import Workspace
 def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
               attachments: Sequence[Attachment] = (),
               triage_message: str | None = None,
-              not_a_member: Iterable[str] = ()) -> dict[str, Any]:
+              not_a_member: Iterable[str] = (),
+              followup: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate an intake document, recuse, assign the next id, encrypt and commit.
 
     `attachments` become encrypted evidence files in the same commit as the case. With a
     `triage_message` (an email, a web form: intake that cannot say who is involved) the
     case is in triage: readable by the member opening it, the triage readers the message
-    does not name, and escrow, until `share ID --team`.
+    does not name and nobody recused, and escrow, until `share ID --team`. `followup` (a web
+    form's reply key and lookup id) is kept inside the encryption for `cocflow reply`.
     """
     if not isinstance(intake, dict):
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
@@ -57,6 +59,9 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         wishes += [{"handle": h, "reason": "conflict-of-interest",
                     "note": "named in the message at intake"} for h in named]
     recusals = intake_recusals(report, wishes, ws.roster, actor, now)
+    if readers is not None:
+        recused = {key for record in recusals for key in record["keys"]}
+        readers = [key for key in readers if key not in recused]
     case_id = next_case_id(received_at.year, ws.store.ids())
     require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
     deadline = deadlines.respond_by(received_at, ws.config.response_days)
@@ -64,6 +69,8 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     if readers is not None:
         document["meta"]["triage"] = True
         document["readers"] = readers
+    if followup is not None:
+        document["followup"] = dict(followup)
     document, files = seal_attachments(ws, document, attachments)
     save_with_evidence(ws, document, f"open {case_id} (received)", files)
     return document
