@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     _JSON["wanted"] = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     JSON_EMITTED["done"] = False
+    _commits_made().clear()
     try:
         cli.main(args=args, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
@@ -86,9 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # a full disk, a read-only directory: never a traceback
         _fail(_describe_os_error(exc), 4, exc)
     except click.exceptions.Abort:
-        _fail("aborted; nothing was changed", 130, None)
+        _fail(f"aborted; {_what_changed()}", 130, None)
     except KeyboardInterrupt as exc:
-        _fail("interrupted; nothing was changed", 130, exc)
+        _fail(f"interrupted; {_what_changed()}", 130, exc)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
@@ -100,9 +101,25 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: its message could quote case data, so name only the type
-        _fail(f"unexpected internal error ({type(exc).__name__}); nothing was changed; rerun "
+        _fail(f"unexpected internal error ({type(exc).__name__}); {_what_changed()}; rerun "
               "with COCFLOW_DEBUG=1 and report it", 1, exc)
     sys.exit(0)
+
+
+def _what_changed() -> str:
+    """The truth about the repository when a command stops early."""
+    made = _commits_made()
+    if not made:
+        return "nothing was changed"
+    named = ", ".join(f"`{message}`" for message in made)
+    return f"the change was committed ({named}; see `git log -1`)"
+
+
+def _commits_made() -> list[str]:
+    # Read without importing: a command that never loaded the workspace committed nothing.
+    module = sys.modules.get("cocflow.operations.workspace")
+    committed = getattr(module, "COMMITTED", None)
+    return committed if isinstance(committed, list) else []
 
 
 def _interrupted(_signum: int, _frame: object) -> None:

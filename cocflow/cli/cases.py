@@ -34,6 +34,9 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
 @click.option("--from-email", "email_source", type=click.File("rb"), metavar="FILE",
               help="An email message (.eml, raw source); - for stdin, e.g. piped from a mail "
                    "client. Attachments become encrypted evidence.")
+@click.option("--received-at", "received_at", metavar="TIMESTAMP",
+              help="With --from-email: when the team received it (e.g. found in the inbox a "
+                   "day late), instead of the newest Received: header.")
 @click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
               shell_complete=complete_handle,
               help="Recuse a member from the start (repeatable).")
@@ -41,15 +44,17 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
               help="A reported person whose name looks like a member's is not that member.")
 @repo_option
 @json_option
-def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
-                not_a_member: tuple[str, ...], as_json: bool) -> None:
+def new_command(source: Any, email_source: Any, received_at: str | None,
+                recuse: tuple[str, ...], not_a_member: tuple[str, ...], as_json: bool) -> None:
     """Open a case. Without --from or --from-email, asks for each field.
 
     A reported person whose team_handle is a member is recused automatically, before
-    anything is encrypted. From an email, the sender is the reporter, Date the time received,
-    Subject the title and the text the description; each attachment becomes an encrypted
-    evidence file in the same commit. Add the reported person, categories and space with
-    `cocflow edit` during triage.
+    anything is encrypted. From an email, the sender is the reporter, the newest Received:
+    header the time received (else now; --received-at overrides), Date the time sent,
+    Subject the title and the text the description; the original message (original.eml) and
+    each attachment become encrypted evidence in the same commit. A message without Date or
+    From still opens; what was missing is said. Add the reported person, categories and
+    space with `cocflow edit` during triage.
 
     \b
     Examples:
@@ -57,22 +62,31 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
       cocflow new --from - --recuse bob < report.yaml
       cocflow new --from-email report.eml
       cocflow new --from-email - < report.eml
+      cocflow new --from-email report.eml --received-at 2026-11-19T08:00:00Z
       cocflow new
     """
     from cocflow.operations.cases import open_case_from_email, read_intake
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
+    if received_at is not None and email_source is None:
+        raise click.UsageError("--received-at goes with --from-email (put received_at in the "
+                               "--from file)")
     ws = workspace()
     _ = ws.actor  # fail before asking questions when the key is not a member
+    notices: tuple[str, ...] = ()
     if email_source is not None:
-        case = open_case_from_email(ws, email_source.read(), recuse)
+        opened = open_case_from_email(ws, email_source.read(), recuse, received_at)
+        case, notices = opened.case, opened.notices
+        for notice in notices:
+            click.echo(f"Warning: {notice}", err=True)
     else:
         intake = read_intake(source.read()) if source is not None else _ask_for_report()
         case = _open_asking(ws, intake, list(recuse), list(not_a_member))
     meta = case["meta"]
     if as_json:
-        extra = {"evidence": len(case["evidence"])} if email_source is not None else {}
+        extra = {"evidence": len(case.get("evidence") or []), "warnings": list(notices)
+                 } if email_source is not None else {}
         emit_json({"id": meta["id"], **extra})
         return
     say(f"Opened case {meta['id']} (one commit). Respond by {day(meta['respond_by'])}.")

@@ -323,6 +323,12 @@ def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
     with ws.git.one_commit([*(path for path, _ in writes), *unchanged], message):
         for path, text in writes:
             write_atomic(path, text)
+    COMMITTED.append(message)
+
+
+# The commit messages this process has committed (no case content: ids and verbs only), so
+# that an error after a commit can say the change is in, instead of "nothing was changed".
+COMMITTED: list[str] = []
 
 
 def save_case(ws: Workspace, document: dict[str, Any], message: str,
