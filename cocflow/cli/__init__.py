@@ -32,6 +32,7 @@ COMMANDS = {
     "new": "cases:new_command", "list": "cases:list_command", "show": "cases:show_command",
     "move": "lifecycle:move_command", "note": "lifecycle:note_command",
     "edit": "lifecycle:edit_command", "due": "lifecycle:due_command",
+    "void": "lifecycle:void_command",
     "recuse": "access:recuse_command", "share": "share:share_command",
     "rekey": "access:rekey_command",
     "audit": "access:audit_command", "attach": "evidence:attach_command",

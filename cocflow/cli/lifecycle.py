@@ -101,6 +101,36 @@ def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
         next_step(f"a decision: cocflow move {case['meta']['id']} decided --outcome ...")
 
 
+@click.command("void")
+@case_id_argument
+@click.option("--reason", required=True, metavar="TEXT",
+              help="Why the case was opened by mistake (encrypted); - reads it from stdin.")
+@repo_option
+@json_option
+def void_command(case_id: str, reason: str, as_json: bool) -> None:
+    """Void a case opened by mistake (a duplicate, the wrong message).
+
+    The case leaves `due` and the transparency report and stays in history: `list` shows
+    it as `voided`, `list --open` leaves it out, `show` has the reason in its timeline.
+    It cannot be moved again.
+
+    \b
+    Examples:
+      cocflow void 2026-0008 --reason "duplicate of 2026-0007"
+      cocflow void 2026-0008 --reason - < why.txt
+    """
+    from cocflow.operations.lifecycle import void_case
+
+    if reason == "-":
+        reason = click.get_text_stream("stdin").read()
+    case = void_case(workspace(), case_id, reason)
+    if as_json:
+        emit_json({"id": case["meta"]["id"], "status": case["meta"]["status"]})
+        return
+    say(f"Voided {case['meta']['id']} (one commit): it is out of `due` and the report, and "
+        "stays in history.")
+
+
 @click.command("edit")
 @case_id_argument
 @repo_option

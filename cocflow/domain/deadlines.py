@@ -49,7 +49,7 @@ def usable_meta(meta: object) -> bool:
     """Whether a meta block has what deadline checks read (cheap: no jsonschema per case)."""
     if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
         return False
-    if meta.get("status") not in (*OPEN_STATES, "closed", "dismissed"):
+    if meta.get("status") not in (*OPEN_STATES, "closed", "dismissed", "voided"):
         return False
     try:
         parse_timestamp(meta["respond_by"])

@@ -11,7 +11,8 @@ from cocflow.domain.case import event
 from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
-STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed")
+STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed",
+          "voided")
 MOVES: dict[str, tuple[str, ...]] = {
     "received": ("acknowledged", "dismissed"),
     "acknowledged": ("investigating", "dismissed"),
@@ -19,7 +20,11 @@ MOVES: dict[str, tuple[str, ...]] = {
     "decided": ("closed",),
     "closed": ("investigating",),
     "dismissed": ("investigating",),
+    "voided": (),
 }
+# A case opened by mistake (a duplicate intake, the wrong message) is voided with `void`, not
+# moved: it leaves the deadlines and the report and stays in history.
+VOIDED = "voided"
 OUTCOMES = (
     "no-action", "correction", "warning", "temporary-ban", "permanent-ban",
     "third-party-warning", "public-identification",
@@ -72,6 +77,9 @@ def apply_move(case: dict[str, Any], request: MoveRequest, actor: str,
     target = request.target
     if target not in STATES:
         raise InvalidInput(f"unknown state {target!r}; states: {', '.join(STATES)}")
+    if target == VOIDED:
+        raise InvalidInput(f"a case opened by mistake is voided with `cocflow void "
+                           f"{case['meta']['id']} --reason TEXT`, not moved")
     if target not in legal_moves(status):
         raise InvalidInput(
             f"cannot move {case['meta']['id']} from {status} to {target}; "
@@ -152,6 +160,19 @@ def _decision(case: dict[str, Any], request: MoveRequest, actor: str,
         "reporter_named": request.reporter_named,
         "contact_skipped_reason": None if contacted else request.skip_contact,
     }
+
+
+def void(case: dict[str, Any], reason: str, actor: str, now: datetime) -> dict[str, Any]:
+    """The case voided: out of the deadlines and the report, its history kept."""
+    if case["meta"]["status"] == VOIDED:
+        raise InvalidInput(f"{case['meta']['id']} is already voided")
+    if not reason or not reason.strip():
+        raise InvalidInput("voiding needs --reason saying why the case was opened by mistake")
+    voided = copy.deepcopy(case)
+    voided["meta"]["status"] = VOIDED
+    voided["meta"]["closed_at"] = format_timestamp(now)
+    voided.setdefault("timeline", []).append(event("voided", actor, now, reason.strip()))
+    return voided
 
 
 def add_note(case: dict[str, Any], kind: str, note: str, actor: str,

@@ -9,7 +9,7 @@ from typing import Any
 from cocflow.adapters import schema, yamlio
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
-from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move
+from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move, void
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
 
@@ -35,6 +35,14 @@ def note_case(ws: Workspace, case_id: str, kind: str, text: str) -> dict[str, An
     noted = add_note(case, kind, text, ws.actor, ws.now())
     save_case(ws, noted, f"note on {case_id} ({kind})")
     return noted
+
+
+def void_case(ws: Workspace, case_id: str, reason: str) -> dict[str, Any]:
+    """Void a case opened by mistake: a timeline event, one commit; the case stays in history."""
+    case = decrypt_case(ws, require_case_id(case_id))
+    voided = void(case, reason, ws.actor, ws.now())
+    save_case(ws, voided, f"void {case_id} (opened by mistake)")
+    return voided
 
 
 def editable_text(case: dict[str, Any]) -> str:
