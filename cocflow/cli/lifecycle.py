@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -139,24 +138,17 @@ def edit_command(case_id: str, as_json: bool) -> None:
     """Edit a case's report in $VISUAL or $EDITOR; it is validated and re-encrypted.
 
     The decrypted copy lives in a private 0600 file (in memory on /dev/shm where it exists)
-    and is removed however the editor ends.
+    and is removed however the editor ends. An edit that is not valid opens again with every
+    problem listed on top as comments, until it is fixed; empty the file to cancel.
 
     \b
     Examples:
       cocflow edit 2026-0007
       EDITOR=nano cocflow edit 2026-0007
     """
-    from cocflow.errors import InvalidInput
     from cocflow.operations.lifecycle import edit_case
 
-    def again(problem: str) -> None:
-        if not sys.stdin.isatty():
-            raise InvalidInput(f"{problem}; the case was not changed")
-        click.echo(f"The edit is not valid: {problem}", err=True)
-        if not click.confirm("Edit again?", default=True):
-            raise InvalidInput("edit abandoned; the case was not changed")
-
-    case = edit_case(workspace(), case_id, again)
+    case = edit_case(workspace(), case_id)
     if as_json:
         emit_json({"id": case_id, "changed": case is not None})
         return
