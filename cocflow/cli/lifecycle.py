@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import sys
+
 import click
 
 if TYPE_CHECKING:
@@ -121,7 +123,7 @@ def void_command(case_id: str, reason: str, as_json: bool) -> None:
     from cocflow.operations.lifecycle import void_case
 
     if reason == "-":
-        reason = click.get_text_stream("stdin").read()
+        reason = sys.stdin.read()
     case = void_case(workspace(), case_id, reason)
     if as_json:
         emit_json({"id": case["meta"]["id"], "status": case["meta"]["status"]})

@@ -128,7 +128,7 @@ def edit_case(ws: Workspace, case_id: str) -> dict[str, Any] | None:
 
     case = decrypt_case(ws, require_case_id(case_id))
     ws.git.ensure_safe([ws.store.path(case_id)])
-    shown, problems = editable_text(case), []
+    shown, problems = editable_text(case), list[str]()
     while True:
         saved = edit_text(shown)
         if not saved.strip():
