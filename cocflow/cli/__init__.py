@@ -142,7 +142,9 @@ def _fail(message: str, code: int, exc: BaseException | None) -> None:
         import traceback
 
         traceback.print_exception(exc)
-    first_line = " ".join(message.split("\n")[0].split()) or "failed"
+    from cocflow.domain.display import neutralise
+
+    first_line = neutralise(" ".join(message.split("\n")[0].split()), lines=False) or "failed"
     click.echo(f"Error: {first_line}", err=True)
     if _JSON["wanted"] and not JSON_EMITTED["done"]:
         # Under --json, stdout is always one JSON document, failures included.

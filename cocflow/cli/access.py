@@ -21,6 +21,7 @@ from cocflow.cli.common import (
     progress,
     repo_option,
     say,
+    warn,
     workspace,
 )
 from cocflow.cli.render import table
@@ -110,7 +111,7 @@ def _say_rekey(result: RekeyResult, plan: RekeyPlan, ws: Workspace) -> None:
     from cocflow.operations.access import key_names
 
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        warn(warning)
     if result.dry_run:
         names = key_names(ws)
         rows = [(c.case_id, c.path.name, _who(c.add, names), _who(c.remove, names),

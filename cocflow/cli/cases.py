@@ -20,10 +20,12 @@ from cocflow.cli.common import (
     repo_option,
     repo_path,
     say,
+    warn,
     workspace,
 )
 from cocflow.cli.render import case_text, day, table
 from cocflow.domain import lifecycle
+from cocflow.domain.display import shown_meta
 
 CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'other')"
 
@@ -79,7 +81,7 @@ def new_command(source: Any, email_source: Any, received_at: str | None,
         opened = open_case_from_email(ws, email_source.read(), recuse, received_at)
         case, notices = opened.case, opened.notices
         for notice in notices:
-            click.echo(f"Warning: {notice}", err=True)
+            warn(notice)
     else:
         intake = read_intake(source.read()) if source is not None else _ask_for_report()
         case = _open_asking(ws, intake, list(recuse), list(not_a_member))
@@ -186,6 +188,7 @@ def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
     if not metas:
         say("No cases." if not (status or open_only) else "No cases match.")
         return
+    metas = [shown_meta(m) for m in metas]  # plaintext anyone can push: never shown raw
     rows = [(m["id"], m["status"] + (" (triage)" if m.get("triage") is True else ""),
              day(m["received_at"]), day(m["respond_by"]),
              day(m.get("responded_at")), ", ".join(m.get("recused") or [])) for m in metas]

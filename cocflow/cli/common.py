@@ -172,13 +172,37 @@ JSON_EMITTED = {"done": False}
 
 
 def emit_json(value: Any) -> None:
+    from cocflow.domain.display import is_control
+
     JSON_EMITTED["done"] = True
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # json escapes C0 itself; C1 and bidirectional controls become \uXXXX: the same JSON.
+    click.echo("".join(f"\\u{ord(c):04x}" if is_control(c) and c != "\n" else c for c in text))
 
 
 def say(message: str) -> None:
-    click.echo(message)
+    """Print for a person: control characters and bidi overrides shown, never acted on."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(neutralise(message))
+
+
+def warn(message: str) -> None:
+    """`Warning: ...` on stderr, neutralised like `say`."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(f"Warning: {neutralise(message)}", err=True)
+
+
+def colour(text: str, **style: Any) -> str:
+    """Styled text for a terminal; plain under NO_COLOR (click drops styles off a terminal)."""
+    import os
+
+    return text if os.environ.get("NO_COLOR") else click.style(text, **style)
 
 
 def next_step(message: str) -> None:
-    click.echo(click.style("next: ", bold=True) + message)
+    """A hint of what to do next, on stderr: stdout stays the command's result."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(colour("next: ", bold=True) + neutralise(message), err=True)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -184,7 +183,7 @@ def due_command(within: int | None, as_json: bool) -> None:
         say("Nothing due: every open case has had a response or is not due yet.")
         return
     rows = [(d.id, d.status + (" (triage)" if d.triage else ""), d.respond_by,
-             "OVERDUE" if d.overdue else f"{d.days_left} day(s)")
+             f"OVERDUE by {max(1, -d.days_left)} day(s)" if d.overdue else f"{d.days_left} day(s)")
             for d in found]
     say(table(["id", "status", "respond by (UTC)", "left"], rows))
     next_step("reply to the reporter, then `cocflow move ID acknowledged`")

@@ -8,6 +8,7 @@ import click
 
 from cocflow.cli.common import progress, repo_option, say, workspace
 from cocflow.cli.report_render import FORMATS
+from cocflow.domain.display import neutralise
 
 
 @click.command("report")
@@ -44,7 +45,7 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None) -> None
         found = transparency_report(ws, year, bar)
     text = render(found, "json" if as_json else fmt)
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(neutralise(text), nl=False)
         return
     save_report(out, text)
     say(f"Wrote the {year} transparency report to {out}.")

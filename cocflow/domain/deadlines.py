@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cocflow.domain.timestamps import parse_timestamp
+from cocflow.domain.case import CASE_ID
+from cocflow.domain.timestamps import format_timestamp, parse_timestamp
 from cocflow.errors import InvalidInput
 
 OPEN_STATES = frozenset({"received", "acknowledged", "investigating", "decided"})
@@ -49,10 +50,13 @@ def usable_meta(meta: object) -> bool:
     """Whether a meta block has what deadline checks read (cheap: no jsonschema per case)."""
     if not isinstance(meta, dict) or not isinstance(meta.get("id"), str):
         return False
+    if not CASE_ID.fullmatch(meta["id"]):  # shown by due and notify: never a raw value
+        return False
     if meta.get("status") not in (*OPEN_STATES, "closed", "dismissed", "voided"):
         return False
     try:
-        parse_timestamp(meta["respond_by"])
+        if format_timestamp(parse_timestamp(meta["respond_by"])) != meta["respond_by"]:
+            return False
         if meta.get("responded_at") is not None:
             parse_timestamp(meta["responded_at"])
     except (KeyError, TypeError, InvalidInput):
