@@ -48,7 +48,7 @@ def test_show_neutralises_report_text(repo, run, keys, open_case):
     assert shown.exit_code == 0, shown.stderr
     assert_inert(shown.stdout)
     assert "\\x1b]0;pwned" in shown.stdout
-    first, second = shown.stdout.splitlines()[:2]
+    first = shown.stdout.splitlines()[0]
     assert first.startswith(f"Case {case_id}: Title ") and "fake line" in first
 
 

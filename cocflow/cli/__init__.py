@@ -76,7 +76,11 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single place that turns errors into `Error: ...` and an exit code."""
-    signal.signal(signal.SIGTERM, _interrupted)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, _interrupted)
+    from cocflow.operations.private_files import remove_stale_edit_copies
+
+    remove_stale_edit_copies()
     args = list(sys.argv[1:] if argv is None else argv)
     _JSON["wanted"] = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     JSON_EMITTED["done"] = False
@@ -124,7 +128,8 @@ def _commits_made() -> list[str]:
 
 
 def _interrupted(_signum: int, _frame: object) -> None:
-    # SIGTERM unwinds like Ctrl-C, so every cleanup and rollback runs.
+    # SIGTERM, SIGHUP (the terminal closed) and SIGQUIT unwind like Ctrl-C, so every cleanup
+    # and rollback runs: the private copy of an edit never stays behind.
     raise KeyboardInterrupt
 
 
