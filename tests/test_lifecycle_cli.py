@@ -33,8 +33,9 @@ def step(run, repo, key, *args: str):
 
 def test_a_whole_case_from_received_to_reopened(repo, run, keys, case_id):
     alice = keys["alice"]
-    out = step(run, repo, alice, "move", case_id, "acknowledged", "-m", "replied").stdout
-    assert "next: investigating, or dismissed" in out and "clock has stopped" in out
+    moved = step(run, repo, alice, "move", case_id, "acknowledged", "-m", "replied")
+    assert "next: investigating, or dismissed" in moved.stderr
+    assert "clock has stopped" in moved.stdout
     step(run, repo, alice, "move", case_id, "investigating")
     step(run, repo, keys["bob"], "note", case_id, "--event", "contacted-reported", "-m",
          f"emailed {SENTINEL}")

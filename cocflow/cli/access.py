@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 from cocflow.cli.common import (
     case_id_argument,
     emit_json,
+    free_text,
     handle_argument,
     json_option,
     keyless_workspace,
@@ -53,9 +54,11 @@ def recuse_command(case_id: str, handle: str, reason: str, note: str | None,
     Examples:
       cocflow recuse 2026-0007 bob --reason conflict-of-interest
       cocflow recuse 2026-0007 carol --reason reporter-request -m "asked by phone"
+      cocflow recuse 2026-0007 carol --reason other -m     # write the note in your editor
     """
     from cocflow.operations.access import recuse
 
+    note = free_text(note, "A note on the recusal (encrypted)")
     done = recuse(workspace(), case_id, handle, reason, note)
     if as_json:
         emit_json(done.to_json())

@@ -66,10 +66,42 @@ def handle_argument(function: F) -> F:
     return click.argument("handle", metavar="HANDLE", shell_complete=complete_handle)(function)
 
 
+# The value of a text option given without its text (`-m` alone): write it in the editor.
+IN_EDITOR = "\x00editor"
+TEXT_HELP = " TEXT - reads it from stdin; the option alone opens your editor."
+
+
 def message_option(help_text: str, required: bool = False) -> Callable[[F], F]:
     """-m/--message for every free-text note (--note kept as an alias of older docs)."""
-    return click.option("-m", "--message", "--note", "note", required=required,
-                        metavar="TEXT", help=help_text)
+    return text_option("-m", "--message", "--note", "note", help_text=help_text)
+
+
+def text_option(*names: str, help_text: str) -> Callable[[F], F]:
+    """A free-text option: TEXT, `-` for stdin, or given alone to open the editor."""
+    return click.option(*names, metavar="TEXT", is_flag=False, flag_value=IN_EDITOR,
+                        default=None, help=help_text + TEXT_HELP)
+
+
+def free_text(value: str | None, what: str, *, needed: bool = False) -> str | None:
+    """The text of a free-text option: as given, from stdin (`-`), or from the editor.
+
+    The editor opens for the option given alone, and for a `needed` text left out when
+    there is a terminal or an editor is set; without either, the message says how to give it.
+    """
+    import os
+    import sys
+
+    if value == "-":
+        return sys.stdin.read().strip() or None
+    if value is None and needed and not (sys.stdin.isatty() or os.environ.get("VISUAL")
+                                         or os.environ.get("EDITOR")):
+        raise click.UsageError(f"{what} is needed: give it as TEXT, - to read it from stdin, "
+                               "or run in a terminal to write it in your editor")
+    if value == IN_EDITOR or (value is None and needed):
+        from cocflow.operations.text_entry import write_in_editor
+
+        return write_in_editor(f"{what}.")
+    return value
 
 
 class Progress:

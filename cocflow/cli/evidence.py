@@ -9,6 +9,7 @@ import click
 from cocflow.cli.common import (
     case_id_argument,
     emit_json,
+    free_text,
     json_option,
     message_option,
     next_step,
@@ -39,6 +40,7 @@ def attach_command(case_id: str, file: Path, note: str | None, as_json: bool) ->
     """
     from cocflow.operations.evidence import attach
 
+    note = free_text(note, "What this evidence shows (encrypted)")
     item = attach(workspace(), case_id, file, note)
     if as_json:
         emit_json({"id": case_id, "number": item["number"], "size": item["size"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -14,12 +13,14 @@ if TYPE_CHECKING:
 from cocflow.cli.common import (
     case_id_argument,
     emit_json,
+    free_text,
     json_option,
     keyless_workspace,
     message_option,
     next_step,
     repo_option,
     say,
+    text_option,
     workspace,
 )
 from cocflow.cli.render import table, warn_unreadable
@@ -32,11 +33,12 @@ from cocflow.domain import lifecycle
 @message_option("Why; required when reopening a closed or dismissed case.")
 @click.option("--outcome", "outcomes", multiple=True, type=click.Choice(lifecycle.OUTCOMES),
               help="With `decided`: an outcome from the ladder (repeatable).")
-@click.option("--rationale", help="With `decided`: why the team decided so.")
+@text_option("--rationale", help_text="With `decided`: why the team decided so; left out, your "
+             "editor opens.")
 @click.option("--reporter-named", is_flag=True,
               help="With `decided`: the decision names the reporter (needs their consent).")
-@click.option("--skip-contact", metavar="REASON",
-              help="With `decided`: why the reported person was not contacted (e.g. safety).")
+@text_option("--skip-contact", help_text="With `decided`: why the reported person was not "
+             "contacted (e.g. safety).")
 @click.option("--reason", type=click.Choice(lifecycle.DISMISSAL_REASONS),
               help="With `dismissed`: the reason, from the fixed list.")
 @repo_option
@@ -56,11 +58,16 @@ def move_command(case_id: str, state: str, note: str | None, outcomes: tuple[str
       cocflow move 2026-0007 acknowledged -m "replied to the reporter"
       cocflow move 2026-0007 investigating
       cocflow move 2026-0007 decided --outcome warning --rationale "..."
+      cocflow move 2026-0007 decided --outcome warning   # the rationale in your editor
       cocflow move 2026-0007 dismissed --reason tone -m "..."
       cocflow move 2026-0007 investigating -m "new information"
     """
     from cocflow.operations.lifecycle import move_case
 
+    note = free_text(note, "Why (the note of this move)")
+    skip_contact = free_text(skip_contact, "Why the reported person was not contacted")
+    rationale = free_text(rationale, "The rationale of the decision",
+                          needed=state == "decided" and bool(outcomes))
     request = lifecycle.MoveRequest(state, note, outcomes, rationale, reporter_named,
                                     skip_contact, reason)
     before, case = move_case(workspace(), case_id, request)
@@ -76,12 +83,13 @@ def move_command(case_id: str, state: str, note: str | None, outcomes: tuple[str
 
 @click.command("note")
 @case_id_argument
-@click.option("-m", "--message", "text", required=True, help="The note (encrypted).")
+@text_option("-m", "--message", "text", help_text="The note (encrypted); left out, your editor "
+             "opens.")
 @click.option("--event", "kind", type=click.Choice(lifecycle.NOTE_EVENTS), default="note",
               show_default=True, help="The kind of timeline event.")
 @repo_option
 @json_option
-def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
+def note_command(case_id: str, text: str | None, kind: str, as_json: bool) -> None:
     """Append a timeline event to a case.
 
     \b
@@ -89,10 +97,13 @@ def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
       cocflow note 2026-0007 -m "called the reporter back"
       cocflow note 2026-0007 --event contacted-reported -m "emailed them the summary"
       cocflow note 2026-0007 --event reported-responded -m "they replied"
+      cocflow note 2026-0007                      # write the note in your editor
+      cocflow note 2026-0007 -m - < call-notes.txt
     """
     from cocflow.operations.lifecycle import note_case
 
-    case = note_case(workspace(), case_id, kind, text)
+    text = free_text(text, "The note (encrypted)", needed=True)
+    case = note_case(workspace(), case_id, kind, text or "")
     if as_json:
         emit_json({"id": case["meta"]["id"], "event": kind})
         return
@@ -103,11 +114,11 @@ def note_command(case_id: str, text: str, kind: str, as_json: bool) -> None:
 
 @click.command("void")
 @case_id_argument
-@click.option("--reason", required=True, metavar="TEXT",
-              help="Why the case was opened by mistake (encrypted); - reads it from stdin.")
+@text_option("--reason", help_text="Why the case was opened by mistake (encrypted); left out, "
+             "your editor opens.")
 @repo_option
 @json_option
-def void_command(case_id: str, reason: str, as_json: bool) -> None:
+def void_command(case_id: str, reason: str | None, as_json: bool) -> None:
     """Void a case opened by mistake (a duplicate, the wrong message).
 
     The case leaves `due` and the transparency report and stays in history: `list` shows
@@ -121,9 +132,8 @@ def void_command(case_id: str, reason: str, as_json: bool) -> None:
     """
     from cocflow.operations.lifecycle import void_case
 
-    if reason == "-":
-        reason = sys.stdin.read()
-    case = void_case(workspace(), case_id, reason)
+    reason = free_text(reason, "Why the case was opened by mistake", needed=True)
+    case = void_case(workspace(), case_id, reason or "")
     if as_json:
         emit_json({"id": case["meta"]["id"], "status": case["meta"]["status"]})
         return
