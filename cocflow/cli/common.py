@@ -82,6 +82,13 @@ def text_option(*names: str, help_text: str) -> Callable[[F], F]:
                         default=None, help=help_text + TEXT_HELP)
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a person can be asked: the one check, so tests can stand in for a terminal."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def free_text(value: str | None, what: str, *, needed: bool = False) -> str | None:
     """The text of a free-text option: as given, from stdin (`-`), or from the editor.
 
@@ -93,7 +100,7 @@ def free_text(value: str | None, what: str, *, needed: bool = False) -> str | No
 
     if value == "-":
         return sys.stdin.read().strip() or None
-    if value is None and needed and not (sys.stdin.isatty() or os.environ.get("VISUAL")
+    if value is None and needed and not (stdin_is_terminal() or os.environ.get("VISUAL")
                                          or os.environ.get("EDITOR")):
         raise click.UsageError(f"{what} is needed: give it as TEXT, - to read it from stdin, "
                                "or run in a terminal to write it in your editor")

@@ -20,7 +20,7 @@ from cocflow.operations.evidence import save_with_evidence, seal_attachments
 from cocflow.operations.workspace import Workspace
 
 
-def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
+def open_case(ws: Workspace, intake: Any, recuse: Iterable[str | dict[str, Any]] = (),
               attachments: Sequence[Attachment] = (),
               triage_message: str | None = None,
               not_a_member: Iterable[str] = ()) -> dict[str, Any]:
@@ -46,10 +46,10 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     if received_at > now:
         raise InvalidInput("received_at is in the future")
     actor = ws.actor
-    recuse = list(recuse)
-    _require_members_named_recused(ws, report, [*recuse, *(
+    asked = [{"handle": r} if isinstance(r, str) else dict(r) for r in recuse]
+    _require_members_named_recused(ws, report, [*(w["handle"] for w in asked), *(
         w.get("handle") for w in intake.get("recusals") or [])], not_a_member)
-    wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
+    wishes = [*(intake.get("recusals") or []), *asked]
     readers = None
     if triage_message is not None:
         _require_triage_readers(ws, ws.config.triage_readers)
@@ -90,7 +90,8 @@ class EmailIntake:
     notices: tuple[str, ...]
 
 
-def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = (),
+def open_case_from_email(ws: Workspace, message: bytes,
+                         recuse: Iterable[str | dict[str, Any]] = (),
                          received_at: str | None = None) -> EmailIntake:
     """Open a case from a raw email message in one commit, whatever the message lacks.
 
