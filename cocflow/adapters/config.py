@@ -21,6 +21,8 @@ ACCEPTED_ROSTER = "cocflow/accepted-team.json"
 class Config:
     response_days: int = 14
     warn_days: int = 3
+    acknowledge_days: int = 7
+    decide_days: int = 60
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
     triage_readers: tuple[str, ...] = ()
@@ -146,5 +148,7 @@ CONFIG_TEXT = """\
 # cocflow repository settings
 response_days: 14     # the promise: a first response within two weeks
 warn_days: 3          # `due` and CI alerts warn this many days ahead
+acknowledge_days: 7   # `due` lists an acknowledged case not investigated or dismissed by then
+decide_days: 60       # `due` lists an open case not decided or dismissed this long after receipt
 report_min_count: 3   # transparency report: smaller counts show as "fewer than N"
 """

@@ -177,7 +177,9 @@ def edit_command(case_id: str, as_json: bool) -> None:
 @repo_option
 @json_option
 def due_command(within: int | None, as_json: bool) -> None:
-    """Open cases with no response yet, due soon or overdue (no key needed).
+    """Open cases with no response yet, due soon or overdue, and open cases past a stage
+    deadline: acknowledged but not investigated within acknowledge_days (default 7) of the
+    first response, or not decided within decide_days (default 60) of receipt. No key needed.
 
     \b
     Examples:
@@ -185,18 +187,27 @@ def due_command(within: int | None, as_json: bool) -> None:
       cocflow due --within 14 --json
       COCFLOW_NOW=2026-12-20T00:00:00Z cocflow due
     """
-    found = due_or_warn(keyless_workspace(), within)
+    from cocflow.operations.lifecycle import late
+
+    ws = keyless_workspace()
+    found = due_or_warn(ws, within)
+    stuck = late(ws)
     if as_json:
-        emit_json([item.to_json() for item in found])
+        emit_json([item.to_json() for item in found] + [item.to_json() for item in stuck])
         return
     if not found:
         say("Nothing due: every open case has had a response or is not due yet.")
-        return
-    rows = [(d.id, d.status + (" (triage)" if d.triage else ""), d.respond_by,
-             f"OVERDUE by {max(1, -d.days_left)} day(s)" if d.overdue else f"{d.days_left} day(s)")
-            for d in found]
-    say(table(["id", "status", "respond by (UTC)", "left"], rows))
-    next_step("reply to the reporter, then `cocflow move ID acknowledged`")
+    else:
+        rows = [(d.id, d.status + (" (triage)" if d.triage else ""), d.respond_by,
+                 f"OVERDUE by {max(1, -d.days_left)} day(s)" if d.overdue
+                 else f"{d.days_left} day(s)") for d in found]
+        say(table(["id", "status", "respond by (UTC)", "left"], rows))
+        next_step("reply to the reporter, then `cocflow move ID acknowledged`")
+    if stuck:
+        say("\nPast a stage deadline (acknowledge_days, decide_days in cocflow.yaml):")
+        say(table(["id", "status", "deadline (UTC)", "overdue", "why"],
+                  [(c.id, c.status, c.deadline, f"{c.days_overdue} day(s)", c.describe())
+                   for c in stuck]))
 
 
 def due_or_warn(ws: Workspace, within: int | None) -> list[DueCase]:

@@ -156,6 +156,18 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
     days = ws.config.warn_days if within is None else within
     if days < 0:
         raise InvalidInput("--within needs zero or more days")
+    metas, unreadable = _usable_metas(ws)
+    return deadlines.due_cases(metas, ws.now(), days), unreadable
+
+
+def late(ws: Workspace) -> list[deadlines.LateCase]:
+    """Open cases past a stage deadline (acknowledge_days, decide_days in cocflow.yaml)."""
+    metas, _ = _usable_metas(ws)
+    return deadlines.late_cases(metas, ws.now(), ws.config.acknowledge_days,
+                                ws.config.decide_days)
+
+
+def _usable_metas(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     metas: list[dict[str, Any]] = []
     unreadable: list[str] = []
     for case_id in ws.store.ids():
@@ -167,4 +179,4 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
             metas.append(meta)
         else:
             unreadable.append(case_id)
-    return deadlines.due_cases(metas, ws.now(), days), unreadable
+    return metas, unreadable
