@@ -26,6 +26,7 @@ class Config:
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
     triage_readers: tuple[str, ...] = ()
+    community: str | None = None
 
 
 def _load(path: Path, name: str) -> Any:
@@ -40,7 +41,8 @@ def _load(path: Path, name: str) -> Any:
 
 def load_config(root: Path) -> Config:
     document = schema.with_defaults("config", _load(root / CONFIG_FILE, "config") or {})
-    return Config(**{k: document[k] for k in Config.__dataclass_fields__})
+    return Config(**{k: document.get(k) if k == "community" else document[k]
+                     for k in Config.__dataclass_fields__})
 
 
 def load_roster(root: Path) -> Roster:
