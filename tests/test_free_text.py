@@ -74,14 +74,17 @@ def test_an_empty_editor_text_cancels(repo, run, keys, case_id, tmp_path):
 
 
 def test_decision_rationale_and_skip_contact_in_the_editor(repo, run, keys, open_case,
-                                                          tmp_path):
+                                                          tmp_path, monkeypatch):
     case_id = open_case()
     for args in (("acknowledged", "-m", "-"), ("investigating",)):
         assert run("-C", str(repo), "move", case_id, *args, input="replied",
                    as_member=keys["alice"]).exit_code == 0
+    import cocflow.cli.common
+
+    monkeypatch.setattr(cocflow.cli.common, "stdin_is_terminal", lambda: True)
     editor, record = writer(tmp_path, "written in the editor\n")
     result = run("-C", str(repo), "move", case_id, "decided", "--outcome", "warning",
-                 "--skip-contact", as_member=keys["alice"], env={"EDITOR": editor})
+                 "--skip-contact", "-", as_member=keys["alice"], env={"EDITOR": editor})
     assert result.exit_code == 0, result.stderr
     assert len(record.read_text().splitlines()) == 2  # the reason, then the rationale
     decision = timeline(run, repo, keys, case_id)["decisions"][-1]
@@ -89,15 +92,19 @@ def test_decision_rationale_and_skip_contact_in_the_editor(repo, run, keys, open
     assert decision["contact_skipped_reason"] == "written in the editor"
 
 
-def test_recuse_and_attach_notes_from_stdin_or_editor(repo, run, keys, case_id, tmp_path):
+def test_recuse_and_attach_notes_from_stdin_or_editor(repo, run, keys, case_id, tmp_path,
+                                                      monkeypatch):
     result = run("-C", str(repo), "recuse", case_id, "carol", "--reason", "other", "-m", "-",
                  input="asked by phone", as_member=keys["alice"])
     assert result.exit_code == 0, result.stderr
     assert timeline(run, repo, keys, case_id)["recusals"][-1]["note"] == "asked by phone"
+    import cocflow.cli.common
+
+    monkeypatch.setattr(cocflow.cli.common, "stdin_is_terminal", lambda: True)
     editor, _ = writer(tmp_path, "the message of 18 Nov\n")
     evidence = tmp_path / "shot.png"
     evidence.write_bytes(b"png")
-    result = run("-C", str(repo), "attach", case_id, str(evidence), "-m",
+    result = run("-C", str(repo), "attach", case_id, str(evidence), "-m", "-",
                  as_member=keys["alice"], env={"EDITOR": editor})
     assert result.exit_code == 0, result.stderr
     assert timeline(run, repo, keys, case_id)["evidence"][-1]["note"] == "the message of 18 Nov"

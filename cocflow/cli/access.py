@@ -26,6 +26,7 @@ from cocflow.cli.common import (
     workspace,
 )
 from cocflow.cli.render import table
+from cocflow.domain.case import require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import ProblemsFound
 
@@ -54,10 +55,11 @@ def recuse_command(case_id: str, handle: str, reason: str, note: str | None,
     Examples:
       cocflow recuse 2026-0007 bob --reason conflict-of-interest
       cocflow recuse 2026-0007 carol --reason reporter-request -m "asked by phone"
-      cocflow recuse 2026-0007 carol --reason other -m     # write the note in your editor
+      cocflow recuse 2026-0007 carol --reason other -m -   # the note in your editor
     """
     from cocflow.operations.access import recuse
 
+    require_case_id(case_id)  # before any text is asked for
     note = free_text(note, "A note on the recusal (encrypted)")
     done = recuse(workspace(), case_id, handle, reason, note)
     if as_json:

@@ -66,9 +66,7 @@ def handle_argument(function: F) -> F:
     return click.argument("handle", metavar="HANDLE", shell_complete=complete_handle)(function)
 
 
-# The value of a text option given without its text (`-m` alone): write it in the editor.
-IN_EDITOR = "\x00editor"
-TEXT_HELP = " TEXT - reads it from stdin; the option alone opens your editor."
+TEXT_HELP = " - reads it from stdin, or opens your editor when stdin is a terminal."
 
 
 def message_option(help_text: str, required: bool = False) -> Callable[[F], F]:
@@ -77,9 +75,11 @@ def message_option(help_text: str, required: bool = False) -> Callable[[F], F]:
 
 
 def text_option(*names: str, help_text: str) -> Callable[[F], F]:
-    """A free-text option: TEXT, `-` for stdin, or given alone to open the editor."""
-    return click.option(*names, metavar="TEXT", is_flag=False, flag_value=IN_EDITOR,
-                        default=None, help=help_text + TEXT_HELP)
+    """A free-text option: TEXT, or `-` for stdin (the editor, on a terminal).
+
+    (Not click's optional-value flag: it refuses a text that starts with `-`.)
+    """
+    return click.option(*names, metavar="TEXT", default=None, help=help_text + TEXT_HELP)
 
 
 def stdin_is_terminal() -> bool:
@@ -92,19 +92,20 @@ def stdin_is_terminal() -> bool:
 def free_text(value: str | None, what: str, *, needed: bool = False) -> str | None:
     """The text of a free-text option: as given, from stdin (`-`), or from the editor.
 
-    The editor opens for the option given alone, and for a `needed` text left out when
-    there is a terminal or an editor is set; without either, the message says how to give it.
+    The editor opens for `-` on a terminal, and for a `needed` text left out when there is
+    a terminal or an editor is set; without either, the message says how to give it.
     """
     import os
     import sys
 
-    if value == "-":
+    terminal = stdin_is_terminal()
+    if value == "-" and not terminal:
         return sys.stdin.read().strip() or None
-    if value is None and needed and not (stdin_is_terminal() or os.environ.get("VISUAL")
+    if value is None and needed and not (terminal or os.environ.get("VISUAL")
                                          or os.environ.get("EDITOR")):
         raise click.UsageError(f"{what} is needed: give it as TEXT, - to read it from stdin, "
                                "or run in a terminal to write it in your editor")
-    if value == IN_EDITOR or (value is None and needed):
+    if value == "-" or (value is None and needed):
         from cocflow.operations.text_entry import write_in_editor
 
         return write_in_editor(f"{what}.")

@@ -18,6 +18,7 @@ from cocflow.cli.common import (
     workspace,
 )
 from cocflow.cli.render import table
+from cocflow.domain.case import require_case_id
 
 
 @click.command("attach")
@@ -40,6 +41,7 @@ def attach_command(case_id: str, file: Path, note: str | None, as_json: bool) ->
     """
     from cocflow.operations.evidence import attach
 
+    require_case_id(case_id)  # before any text is asked for
     note = free_text(note, "What this evidence shows (encrypted)")
     item = attach(workspace(), case_id, file, note)
     if as_json:

@@ -25,6 +25,7 @@ from cocflow.cli.common import (
 )
 from cocflow.cli.render import table, warn_unreadable
 from cocflow.domain import lifecycle
+from cocflow.domain.case import require_case_id
 
 
 @click.command("move")
@@ -64,6 +65,7 @@ def move_command(case_id: str, state: str, note: str | None, outcomes: tuple[str
     """
     from cocflow.operations.lifecycle import move_case
 
+    require_case_id(case_id)  # before any text is asked for
     note = free_text(note, "Why (the note of this move)")
     skip_contact = free_text(skip_contact, "Why the reported person was not contacted")
     rationale = free_text(rationale, "The rationale of the decision",
@@ -102,6 +104,7 @@ def note_command(case_id: str, text: str | None, kind: str, as_json: bool) -> No
     """
     from cocflow.operations.lifecycle import note_case
 
+    require_case_id(case_id)  # before any text is asked for
     text = free_text(text, "The note (encrypted)", needed=True)
     case = note_case(workspace(), case_id, kind, text or "")
     if as_json:
@@ -132,6 +135,7 @@ def void_command(case_id: str, reason: str | None, as_json: bool) -> None:
     """
     from cocflow.operations.lifecycle import void_case
 
+    require_case_id(case_id)  # before any text is asked for
     reason = free_text(reason, "Why the case was opened by mistake", needed=True)
     case = void_case(workspace(), case_id, reason or "")
     if as_json:

@@ -18,5 +18,5 @@ def write_in_editor(what: str, start: str = "") -> str:
     written = edit_text(f"# {what}\n{HINT}{start}")
     text = "\n".join(line for line in written.splitlines() if not line.startswith("#")).strip()
     if not text:
-        raise InvalidInput(f"no {what.rstrip('.').lower()} was written; nothing was changed")
+        raise InvalidInput("the text written in the editor is empty; nothing was changed")
     return text
