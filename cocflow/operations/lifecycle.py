@@ -33,7 +33,8 @@ def note_case(ws: Workspace, case_id: str, kind: str, text: str) -> dict[str, An
     """Append a timeline event recorded by the acting member and commit it."""
     case = decrypt_case(ws, require_case_id(case_id))
     noted = add_note(case, kind, text, ws.actor, ws.now())
-    save_case(ws, noted, f"note on {case_id} ({kind})")
+    # Not the kind: "contacted-reported" is content the sealed body hides from a keyless reader.
+    save_case(ws, noted, f"note on {case_id}")
     return noted
 
 
