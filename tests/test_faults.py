@@ -134,7 +134,7 @@ def test_verify_with_a_killed_sops_stops_on_the_environment(repo, run, keys, cas
     result = run("-C", str(repo), "verify", as_member=keys["alice"],
                  env={"COCFLOW_SOPS": fake_sops(tmp_path, "killed-decrypt")})
     assert result.exit_code == 4, result.stderr  # the environment, not the case
-    assert "sops was killed" in result.stderr
+    assert f"sops was killed (signal 9) while decrypting case {case_id}" in result.stderr
     assert "restore" not in result.stderr and "integrity" not in result.stdout
 
 
