@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from cocflow.adapters import sops, yamlio
 from cocflow.adapters.sops import Keyring
-from cocflow.domain import lifecycle, sealed
+from cocflow.domain import sealed, transparency
 from cocflow.domain.transparency import facts_from_case
 from cocflow.operations.workspace import Workspace, seal
 from tests.conftest import SENTINEL, git, report_yaml, snapshot
@@ -202,15 +202,23 @@ def variant(path: str, value: Any) -> tuple[str, dict[str, Any]]:
     return f"{path}={value!r}"[:60], document
 
 
+def schema_enum(name: str) -> list[Any]:
+    """Every value the schema allows there: the variants cover the whole vocabulary."""
+    from cocflow.adapters.schema import load_schema
+
+    definitions = load_schema("case")["$defs"]
+    node = definitions["report"]["properties"][name] if name == "channel" else definitions[name]
+    return list(node["enum"])
+
+
 SCHEMA_ENUMS = {
-    "report.channel": ["email", "form", "in-person", "chat", "other"],
-    "report.space": [None, "online", "event", "social", "outside"],
-    "recusals.0.reason": list(lifecycle.RECUSAL_REASONS),
-    "dismissal.reason": list(lifecycle.DISMISSAL_REASONS),
-    "timeline.1.event": ["note", "contacted-reported", "reported-responded", "acknowledged",
-                         "recused", "decided", "dismissed", "closed", "reopened", "attached"],
-    "decisions.0.outcomes": [[o] for o in lifecycle.OUTCOMES],
-    "report.categories": [["stalking"], ["doxxing"], ["unwanted-physical-contact"],
+    "report.channel": schema_enum("channel"),
+    "report.space": [None, *transparency.SPACES],
+    "recusals.0.reason": schema_enum("recusal_reason"),
+    "dismissal.reason": schema_enum("dismissal_reason"),
+    "timeline.1.event": schema_enum("event_kind"),
+    "decisions.0.outcomes": [[o] for o in schema_enum("outcome")],
+    "report.categories": [*([c] for c in schema_enum("category")),
                           ["stalking", "doxxing", "outing"]],
 }
 BOOLEANS = ["report.reporter.anonymous", "report.consent.name_reporter",
