@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cocflow.cli.common import emit_json, json_option, next_step, repo_option, repo_path, say
 from cocflow.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from cocflow.operations.migrate import MigrateResult
 
 
 @click.command("init")
@@ -177,7 +180,7 @@ def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
             "verify` says why)")
 
 
-def _say_migrate(result: Any) -> None:
+def _say_migrate(result: MigrateResult) -> None:
     if result.dry_run:
         say("Dry run: nothing was changed.")
         if result.migrated:

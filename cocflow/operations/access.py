@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -124,7 +124,16 @@ def _access_json(access: Assessment, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def audit(ws: Workspace, history: bool = False, progress: Any = None) -> AuditReport:
+class StepProgress(Protocol):
+    """What follows a long walk: `start(total)`, then one `tick()` per step."""
+
+    def start(self, total: int) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+def audit(ws: Workspace, history: bool = False,
+          progress: StepProgress | None = None) -> AuditReport:
     """Compare the recipients of every case and evidence file with the policy; keyless.
 
     `progress` (start(total), tick()) follows the walk through history, file by file.

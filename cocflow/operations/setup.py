@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,7 +228,7 @@ def _describe_format(root: Path) -> str:
     return f"every case is in format 2 ({len(plan.unchanged)} case(s))"
 
 
-def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]
+def _check(name: str, probe: Callable[[], object]) -> Finding:
     try:
         return Finding(name, True, str(probe()))
     except CocflowError as exc:
