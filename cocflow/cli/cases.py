@@ -24,6 +24,7 @@ from cocflow.cli.common import (
 )
 from cocflow.cli.render import case_text, day, table
 from cocflow.domain import lifecycle
+from cocflow.domain.case import CHANNELS
 
 CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'other')"
 
@@ -115,8 +116,7 @@ def _ask_for_report() -> dict[str, Any]:
     say("New case. Press Enter to leave an optional field empty.")
     report: dict[str, Any] = {
         "title": click.prompt("Title (a short, neutral summary)"),
-        "channel": click.prompt("Channel", type=click.Choice(
-            ["email", "form", "in-person", "chat", "other"]), default="email"),
+        "channel": click.prompt("Channel", type=click.Choice(CHANNELS), default="email"),
     }
     anonymous = click.confirm("Is the reporter anonymous?", default=False)
     report["reporter"] = {"anonymous": anonymous}
