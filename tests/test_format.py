@@ -332,6 +332,9 @@ def test_an_unknown_format_is_unreadable_exit_1_never_tampering(repo, run, keys,
     assert snapshot(repo) == before
     found = json.loads(run("-C", str(repo), "check", "--json").stdout)["problems"]
     assert [p["code"] for p in found] == ["format-unknown"]
+    verified = run("-C", str(repo), "verify", as_member=keys["bob"])
+    assert verified.exit_code == 1 and "upgrade cocflow" in verified.stdout
+    assert "restore" not in verified.stderr and "integrity" not in verified.stderr
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
