@@ -306,6 +306,18 @@ def test_a_report_over_the_size_limit_opens_no_case(repo, run, keys, monkeypatch
     refused(result, 2)
 
 
+def test_a_case_of_a_megabyte_is_no_problem_for_the_hook_or_check(repo, run, keys, case_id):
+    """Far under the limit of one case: its file (over 1 MB once past 512 KiB of text) is read
+    with the case file limit, not the limit of a report file typed by a person."""
+    note = "x" * 99_000  # the longest a note may be is 100,000 characters
+    for _ in range(6):
+        result = run("-C", str(repo), "note", case_id, "-m", note, as_member=keys["alice"])
+        assert result.exit_code == 0, result.stderr
+    assert (repo / "cases" / f"{case_id}.yaml").stat().st_size > 1_000_000
+    result = run("-C", str(repo), "check")
+    assert result.exit_code == 0, result.stdout
+
+
 def write_with_key(repo: Path, case_id: str, document: dict, keys) -> None:  # type: ignore[no-untyped-def]
     """What a member could write with sops directly (a valid MAC), committed."""
     recipients = [keys[h].public for h in ("alice", "bob", "carol")]
