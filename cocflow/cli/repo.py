@@ -71,7 +71,8 @@ def keygen_command(out: Path | None, as_json: bool) -> None:
     say(f"Public key (share it with the team): {public}")
     if out is not None:
         say(f"Tell sops where it is: export SOPS_AGE_KEY_FILE={target}")
-    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow rekey`")
+    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow "
+              "share --open YOUR_HANDLE` for the cases you are to read")
 
 
 @click.command("whoami")
