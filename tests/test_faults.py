@@ -72,11 +72,6 @@ def hook(repo: Path, name: str, body: str) -> None:
 
 
 @pytest.fixture
-def case_id(open_case) -> str:
-    return open_case()
-
-
-@pytest.fixture
 def private_tmp(tmp_path: Path, monkeypatch) -> Path:
     """TMPDIR for this test only, so leftovers can be found and attributed."""
     folder = tmp_path / "tmp"

@@ -273,11 +273,6 @@ def test_a_case_file_shows_no_key_name_no_list_length_and_no_value(team):
 # --- bad input: one line, the right exit code, nothing changed -----------------------------
 
 
-@pytest.fixture
-def case_id(open_case) -> str:
-    return open_case()
-
-
 def refused(result, code: int) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == code, result.stderr
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1

@@ -49,11 +49,6 @@ TAMPERING: dict[str, Callable[[str], str]] = {
 }
 
 
-@pytest.fixture
-def case_id(open_case) -> str:
-    return open_case()
-
-
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
 def test_tampering_is_an_integrity_failure_naming_the_file(repo, run, keys, case_id, kind):
     commit_tampered(repo, case_id, TAMPERING[kind])
