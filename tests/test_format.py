@@ -301,16 +301,25 @@ def test_a_report_over_the_size_limit_opens_no_case(repo, run, keys, monkeypatch
     refused(result, 2)
 
 
-def test_a_case_of_a_megabyte_is_no_problem_for_the_hook_or_check(repo, run, keys, case_id):
+def test_a_case_of_a_megabyte_is_no_problem_for_the_hook_check_or_edit(repo, run, keys,
+                                                                        case_id, tmp_path):
     """Far under the limit of one case: its file (over 1 MB once past 512 KiB of text) is read
-    with the case file limit, not the limit of a report file typed by a person."""
+    with the case file limit, and so is its text in the editor (over 1 MB after 11 long
+    notes), not with the limit of a report file typed by a person."""
     note = "x" * 99_000  # the longest a note may be is 100,000 characters
-    for _ in range(6):
+    for _ in range(11):
         result = run("-C", str(repo), "note", case_id, "-m", note, as_member=keys["alice"])
         assert result.exit_code == 0, result.stderr
     assert (repo / "cases" / f"{case_id}.yaml").stat().st_size > 1_000_000
     result = run("-C", str(repo), "check")
     assert result.exit_code == 0, result.stdout
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\np = sys.argv[1]\nt = open(p).read()\n"
+                      "open(p, 'w').write(t.replace('space: online', 'space: event'))\n")
+    result = run("-C", str(repo), "edit", case_id, as_member=keys["alice"],
+                 env={"EDITOR": f"{sys.executable} {editor}"})
+    assert result.exit_code == 0, result.stderr
+    assert shown_document(run, repo, case_id, keys["bob"])["report"]["space"] == "event"
 
 
 def write_with_key(repo: Path, case_id: str, document: dict, keys) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cocflow.adapters import schema, yamlio
+from cocflow.adapters.store import CASE_FILE_MAX_BYTES
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
 from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move
@@ -45,7 +46,8 @@ def editable_text(case: dict[str, Any]) -> str:
 
 def apply_edit(ws: Workspace, case: dict[str, Any], text: str) -> dict[str, Any] | None:
     """The case after an edit (None when nothing changed); InvalidInput when it is not allowed."""
-    edited = yamlio.load_untrusted(text, "the edited case")
+    # The case as it was shown, so the limit of a case file, not of a report typed by a person.
+    edited = yamlio.load_untrusted(text, "the edited case", max_bytes=CASE_FILE_MAX_BYTES)
     if not isinstance(edited, dict):
         raise InvalidInput("the edited case is not a YAML mapping")
     edited = schema.with_defaults("case", edited)
