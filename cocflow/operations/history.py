@@ -1,0 +1,114 @@
+"""The keyless history check: every commit of a range against the rules of domain/history.py.
+
+Run by `check --since REF` (CI passes the pushed range) and by `sync` on the commits it is
+about to accept. Each commit is compared with its parents: the case files and evidence it
+changes, and cocflow.yaml. Messages name the commit, files, case ids and codes; never a value
+of a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from cocflow.adapters import yamlio
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.paths import CONFIG_FILE
+from cocflow.adapters.store import CASES_DIR, read_meta
+from cocflow.domain.history import (
+    CaseVersion,
+    case_findings,
+    evidence_findings,
+    merged_parent,
+    settings_findings,
+)
+from cocflow.domain.rules import Problem
+from cocflow.errors import CocflowError, InvalidInput
+
+
+def history_problems(repo: GitRepo, since: str, until: str = "HEAD") -> list[Problem]:
+    """Every break of "history only grows" in the commits `since..until`, oldest first."""
+    for ref in (since, until):
+        if not repo.attempt("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").ok:
+            raise InvalidInput(f"{ref!r} is not a commit in this repository")
+    reader = _Reader(repo)
+    problems: list[Problem] = []
+    for commit, parents in repo.commits_between(since, until):
+        problems += [Problem(p.file, p.case, p.code, f"commit {commit[:12]}: {p.message}")
+                     for p in _commit_problems(reader, commit, parents)]
+    return problems
+
+
+class _Reader:
+    """Reads versions of files at commits, each blob and each cocflow.yaml once."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self._configs: dict[str, Mapping[str, Any] | None] = {}
+
+    def entries(self, commit: str, paths: list[str]) -> dict[str, str]:
+        return self.repo.tree_entries(commit, *paths) if paths else {}
+
+    def meta(self, blob: str) -> Mapping[str, Any] | None:
+        try:
+            found = read_meta(self.repo.blob(blob).decode("utf-8"))
+        except Exception:  # an unreadable file is the business of the file check
+            return None
+        return found if isinstance(found, Mapping) else None
+
+    def config(self, commit: str) -> Mapping[str, Any] | None:
+        if commit not in self._configs:
+            blob = self.repo.tree_entries(commit, CONFIG_FILE).get(CONFIG_FILE)
+            document = None
+            if blob is not None:
+                try:
+                    document = yamlio.load_untrusted(self.repo.blob(blob), CONFIG_FILE)
+                except CocflowError:
+                    document = None
+            self._configs[commit] = document if isinstance(document, Mapping) else None
+        return self._configs[commit]
+
+    def response_days(self, commit: str) -> int | None:
+        value = (self.config(commit) or {}).get("response_days", 14)
+        return value if type(value) is int else None
+
+
+def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[Problem]:
+    bases: list[str | None] = list(parents) or [None]
+    changed = set().union(*(reader.repo.changed_paths(p, commit, f"{CASES_DIR}/", CONFIG_FILE)
+                            for p in bases))
+    paths = sorted(changed - {CONFIG_FILE})
+    now = reader.entries(commit, paths)
+    before = [reader.entries(p, paths) for p in parents]
+    # Taken from one parent unchanged (a merge), a file is not this commit's write.
+    written = {path for path in paths
+               if not any(now.get(path) == entries.get(path) for entries in before)}
+    cases = [p for p in written if _is_case(p)]
+    earlier = reader.repo.blobs_in_history(parents, cases)
+    problems: list[Problem] = []
+    for path in cases:
+        olds = [_version(reader, p, path, entries[path], earlier[path])
+                for p, entries in zip(parents, before, strict=True) if path in entries]
+        new = (_version(reader, commit, path, now[path], earlier[path])
+               if path in now else None)
+        problems += case_findings(merged_parent(olds) if olds else None, new)
+    problems += evidence_findings(sorted(written - set(cases)), set(cases))
+    if CONFIG_FILE in changed:
+        after = reader.config(commit)
+        per_parent = [settings_findings(reader.config(p), after) for p in parents]
+        if per_parent and all(per_parent):
+            problems += per_parent[0]
+    return problems
+
+
+def _version(reader: _Reader, commit: str, path: str, blob: str,
+             earlier: set[str]) -> CaseVersion:
+    return CaseVersion(path, blob, reader.meta(blob), reader.response_days(commit),
+                       frozenset(earlier))
+
+
+def _is_case(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return len(parts) == 2 and parts[0] == CASES_DIR and parts[1].endswith(".yaml") \
+        and parts[1] != "README.md"
