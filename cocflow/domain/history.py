@@ -39,6 +39,8 @@ class CaseVersion:
     response_days: int | None = None
     # every blob this path held before (a rollback returns to one of them)
     earlier: frozenset[str] = field(default_factory=frozenset)
+    mac: str | None = None  # sops.mac: every write makes a new one
+
 
     @property
     def case(self) -> str | None:
@@ -74,6 +76,9 @@ def case_findings(old: CaseVersion | None, new: CaseVersion | None) -> list[Prob
         return found + _deadline_findings(new)
     if not isinstance(old.meta, Mapping):
         return found
+    if new.mac is not None and new.mac == old.mac:
+        found.append(_problem(new, "history-meta-edited", "the file changed but kept its sops "
+                              "MAC: its plaintext was edited without the key"))
     return found + _change_findings(old, new, old.meta, new.meta)
 
 
@@ -139,7 +144,7 @@ def merged_parent(versions: Sequence[CaseVersion]) -> CaseVersion:
     for key in ("recused", "recused_keys"):
         meta[key] = sorted(set().union(*(_strings(m.get(key)) for m in metas)))
     earlier = frozenset().union(*(v.earlier for v in versions))
-    return CaseVersion(first.path, first.blob, meta, first.response_days, earlier)
+    return CaseVersion(first.path, first.blob, meta, first.response_days, earlier, first.mac)
 
 
 def evidence_findings(commit_paths: Iterable[str], changed_cases: set[str]) -> list[Problem]:

@@ -56,6 +56,8 @@ CODES = {
     "history-deadline": "a new case's respond_by is not received_at + response_days",
     "history-recusal-dropped": "a recused handle or a recused member's key left meta",
     "history-deleted": "a case file was deleted or renamed",
+    "history-meta-edited": "a case file changed but kept its sops MAC: plaintext edited "
+                           "without the key",
     "history-evidence": "an evidence file changed in a commit that did not write its case",
     "setting-changed": "response_days, warn_days or allow in cocflow.yaml changed",
 }

@@ -15,7 +15,7 @@ from typing import Any
 from cocflow.adapters import yamlio
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
-from cocflow.adapters.store import CASES_DIR, read_meta
+from cocflow.adapters.store import CASES_DIR
 from cocflow.domain.history import (
     CaseVersion,
     case_findings,
@@ -23,7 +23,7 @@ from cocflow.domain.history import (
     merged_parent,
     settings_findings,
 )
-from cocflow.domain.rules import Problem
+from cocflow.domain.rules import Problem, tree_findings
 from cocflow.errors import CocflowError, InvalidInput
 
 
@@ -50,12 +50,22 @@ class _Reader:
     def entries(self, commit: str, paths: list[str]) -> dict[str, str]:
         return self.repo.tree_entries(commit, *paths) if paths else {}
 
-    def meta(self, blob: str) -> Mapping[str, Any] | None:
+    def parsed(self, blob: str) -> tuple[Mapping[str, Any] | None, str | None]:
+        """The plaintext meta of a case version, and its sops MAC (ciphertext)."""
         try:
-            found = read_meta(self.repo.blob(blob).decode("utf-8"))
+            document = yamlio.load_untrusted(self.repo.blob(blob), "a case file")
         except Exception:  # an unreadable file is the business of the file check
-            return None
-        return found if isinstance(found, Mapping) else None
+            return None, None
+        if not isinstance(document, Mapping):
+            return None, None
+        meta, block = document.get("meta"), document.get("sops")
+        mac = block.get("mac") if isinstance(block, Mapping) else None
+        return (meta if isinstance(meta, Mapping) else None,
+                mac if isinstance(mac, str) else None)
+
+    def allow(self, commit: str) -> list[str]:
+        value = (self.config(commit) or {}).get("allow") or []
+        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
 
     def config(self, commit: str) -> Mapping[str, Any] | None:
         if commit not in self._configs:
@@ -76,8 +86,8 @@ class _Reader:
 
 def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[Problem]:
     bases: list[str | None] = list(parents) or [None]
-    changed = set().union(*(reader.repo.changed_paths(p, commit, f"{CASES_DIR}/", CONFIG_FILE)
-                            for p in bases))
+    everything = set().union(*(reader.repo.changed_paths(p, commit) for p in bases))
+    changed = {p for p in everything if p == CONFIG_FILE or p.startswith(f"{CASES_DIR}/")}
     paths = sorted(changed - {CONFIG_FILE})
     now = reader.entries(commit, paths)
     before = [reader.entries(p, paths) for p in parents]
@@ -94,6 +104,9 @@ def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[P
                if path in now else None)
         problems += case_findings(merged_parent(olds) if olds else None, new)
     problems += evidence_findings(sorted(written - set(cases)), set(cases))
+    outside = sorted(everything - changed)
+    present = reader.entries(commit, outside)
+    problems += tree_findings([p for p in outside if p in present], reader.allow(commit))
     if CONFIG_FILE in changed:
         after = reader.config(commit)
         per_parent = [settings_findings(reader.config(p), after) for p in parents]
@@ -104,8 +117,8 @@ def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[P
 
 def _version(reader: _Reader, commit: str, path: str, blob: str,
              earlier: set[str]) -> CaseVersion:
-    return CaseVersion(path, blob, reader.meta(blob), reader.response_days(commit),
-                       frozenset(earlier))
+    meta, mac = reader.parsed(blob)
+    return CaseVersion(path, blob, meta, reader.response_days(commit), frozenset(earlier), mac)
 
 
 def _is_case(path: str) -> bool:
