@@ -160,6 +160,7 @@ def test_weakened_settings_are_flagged(world, run, keys):
 def test_plaintext_outside_cases_is_flagged_by_check_and_refused_by_sync(world, run, keys):
     case_id, attacker, honest = world
     (attacker / "report.yaml").write_text(f"report: {SENTINEL}\n")
+    git(attacker, "add", "-f", "report.yaml")  # past .gitignore, as an attacker would
     since = push(attacker, "notes")
     assert "file-not-allowed" in codes(run, attacker, since)
     refused_by_sync(run, honest, keys, "file-not-allowed")
@@ -192,6 +193,6 @@ def test_notes_from_two_clones_merged_pass_the_history_check(world, run, keys):
     ok(run("-C", str(third), "note", case_id, "-m", "from carol", as_member=keys["carol"]))
     ok(run("-C", str(honest), "note", case_id, "-m", "from alice", as_member=keys["alice"]))
     ok(run("-C", str(third), "sync", as_member=keys["carol"]))
-    ok(run("-C", str(honest), "sync", "--method", "merge", as_member=keys["alice"]))
+    ok(run("-C", str(honest), "sync", "--merge", as_member=keys["alice"]))
     ok(run("-C", str(honest), "rekey", as_member=keys["alice"]))
     ok(run("-C", str(honest), "check", "--since", start))

@@ -53,17 +53,20 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
 
     \b
     Examples:
-      cocflow new --from report.yaml
-      cocflow new --from - --recuse bob < report.yaml
-      cocflow new --from-email report.eml
+      cocflow new --from ~/intake/report.yaml
+      cocflow new --from - --recuse bob < ~/intake/report.yaml
+      cocflow new --from-email ~/intake/report.eml
       cocflow new --from-email - < report.eml
       cocflow new
     """
-    from cocflow.operations.cases import open_case_from_email, read_intake
+    from cocflow.operations.cases import open_case_from_email, read_intake, require_input_outside
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
     ws = workspace()
+    for given in (source, email_source):
+        if given is not None:
+            require_input_outside(ws, str(getattr(given, "name", "-")))
     _ = ws.actor  # fail before asking questions when the key is not a member
     if email_source is not None:
         case = open_case_from_email(ws, email_source.read(), recuse)
