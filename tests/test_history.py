@@ -196,3 +196,109 @@ def test_notes_from_two_clones_merged_pass_the_history_check(world, run, keys):
     ok(run("-C", str(honest), "sync", "--merge", as_member=keys["alice"]))
     ok(run("-C", str(honest), "rekey", as_member=keys["alice"]))
     ok(run("-C", str(honest), "check", "--since", start))
+
+
+# --- 2. evidence moved between cases -----------------------------------------------------------
+
+
+@pytest.fixture
+def moved(world, run, keys, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Bob copies evidence of the case he is recused from into a case he reads, and pushes."""
+    case_id, attacker, honest = world
+    secret = tmp_path / "screenshot.png"
+    secret.write_bytes(f"evidence {SENTINEL}".encode())
+    ok(run("-C", str(honest), "attach", case_id, str(secret), as_member=keys["alice"]))
+    other = json.loads(ok(run("-C", str(honest), "new", "--from", "-", "--json",
+                              input=yaml.safe_dump({"report": _report()}),
+                              as_member=keys["alice"])).stdout)["id"]
+    ok(run("-C", str(honest), "sync", as_member=keys["alice"]))
+    git(attacker, "pull", "--quiet", "--ff-only")
+    source = attacker / "cases" / case_id / "evidence-001.sops.json"
+    target = attacker / "cases" / other / "evidence-001.sops.json"
+    target.parent.mkdir()
+    target.write_bytes(source.read_bytes())
+    since = push(attacker, f"attach evidence to {other}")
+    return case_id, other, attacker, honest, since
+
+
+def _report() -> dict:
+    return yaml.safe_load(__import__("tests.conftest", fromlist=["report_yaml"])
+                          .report_yaml())["report"]
+
+
+def test_moved_evidence_is_flagged_by_check_and_refused_by_sync(moved, run, keys):
+    case_id, other, attacker, honest, since = moved
+    assert "history-evidence" in codes(run, attacker, since)
+    refused_by_sync(run, honest, keys, "history-evidence")
+
+
+def test_moved_evidence_that_reaches_a_clone_is_never_re_encrypted(moved, run, keys):
+    case_id, other, attacker, honest, since = moved
+    git(honest, "pull", "--quiet", "--ff-only")  # past sync, as plain git would
+    foreign = honest / "cases" / other / "evidence-001.sops.json"
+    before = foreign.read_bytes()
+    ok(run("-C", str(honest), "note", other, "-m", "routine", as_member=keys["alice"]))
+    run("-C", str(honest), "rekey", as_member=keys["alice"])
+    assert foreign.read_bytes() == before
+    assert raw_sops_decrypt(foreign, keys["bob"]).returncode == 128
+    verified = run("-C", str(honest), "verify", "--json", as_member=keys["alice"])
+    assert verified.exit_code == 1
+    assert "evidence-unlisted" in {p["code"] for p in json.loads(verified.stdout)["failed"]}
+    listed = run("-C", str(honest), "evidence", other, as_member=keys["alice"])
+    assert listed.exit_code == 1 and "evidence-001.sops.json" in listed.stderr
+    assert "No evidence" in listed.stdout
+
+
+def test_evidence_replaced_by_another_cases_file_is_refused_on_read_and_write(
+        world, run, keys, tmp_path):
+    case_id, attacker, honest = world
+    for n, name in enumerate(("a.png", "b.png")):
+        (tmp_path / name).write_bytes(f"{n} {SENTINEL}".encode())
+    ok(run("-C", str(honest), "attach", case_id, str(tmp_path / "a.png"),
+           as_member=keys["alice"]))
+    other = json.loads(ok(run("-C", str(honest), "new", "--from", "-", "--json",
+                              input=yaml.safe_dump({"report": _report()}),
+                              as_member=keys["alice"])).stdout)["id"]
+    ok(run("-C", str(honest), "attach", other, str(tmp_path / "b.png"),
+           as_member=keys["alice"]))
+    mine = honest / "cases" / other / "evidence-001.sops.json"
+    mine.write_bytes((honest / "cases" / case_id / "evidence-001.sops.json").read_bytes())
+    git(honest, "commit", "--no-verify", "-qam", "swap")
+    out = tmp_path / "out.png"
+    read = run("-C", str(honest), "evidence", other, "1", "--out", str(out),
+               as_member=keys["alice"])
+    assert read.exit_code == 1 and "another case" in read.stderr and not out.exists()
+    head = git(honest, "rev-parse", "HEAD")
+    recused = run("-C", str(honest), "recuse", other, "carol", "--reason", "other",
+                  as_member=keys["alice"])
+    assert recused.exit_code == 1 and "another case" in recused.stderr
+    assert git(honest, "rev-parse", "HEAD") == head
+
+
+# --- 3. forged meta and a fake recipient stanza ------------------------------------------------
+
+
+def test_forged_meta_and_recipient_stanza_are_flagged_and_steer_nothing(world, run, keys,
+                                                                        tmp_path):
+    case_id, attacker, honest = world
+    (tmp_path / "x.png").write_bytes(SENTINEL.encode())
+    ok(run("-C", str(honest), "attach", case_id, str(tmp_path / "x.png"),
+           as_member=keys["alice"]))
+    ok(run("-C", str(honest), "sync", as_member=keys["alice"]))
+    git(attacker, "pull", "--quiet", "--ff-only")
+    path = attacker / "cases" / f"{case_id}.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["meta"]["recused"] = []
+    document["meta"]["revision"] += 1
+    stanza = dict(document["sops"]["age"][0])
+    document["sops"]["age"].append({**stanza, "recipient": keys["bob"].public})
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    since = push(attacker, f"note on {case_id}")
+    assert {"history-recusal-dropped", "history-meta-edited"} <= codes(run, attacker, since)
+    refused_by_sync(run, honest, keys, "history-recusal-dropped")
+    git(honest, "pull", "--quiet", "--ff-only")  # past sync, as plain git would
+    head = git(honest, "rev-parse", "HEAD")
+    assert run("-C", str(honest), "rekey", as_member=keys["alice"]).exit_code == 1
+    assert git(honest, "rev-parse", "HEAD") == head
+    for evidence in (honest / "cases" / case_id).glob("*.json"):
+        assert raw_sops_decrypt(evidence, keys["bob"]).returncode == 128
