@@ -298,7 +298,10 @@ def test_forged_meta_and_recipient_stanza_are_flagged_and_steer_nothing(world, r
     refused_by_sync(run, honest, keys, "history-recusal-dropped")
     git(honest, "pull", "--quiet", "--ff-only")  # past sync, as plain git would
     head = git(honest, "rev-parse", "HEAD")
-    assert run("-C", str(honest), "rekey", as_member=keys["alice"]).exit_code == 1
+    # rekey plans nothing from the forged plaintext; a write decrypts first and stops.
+    assert run("-C", str(honest), "rekey", as_member=keys["alice"]).exit_code in (0, 1)
+    noted = run("-C", str(honest), "note", case_id, "-m", "routine", as_member=keys["alice"])
+    assert noted.exit_code == 1 and "integrity check" in noted.stderr
     assert git(honest, "rev-parse", "HEAD") == head
     for evidence in (honest / "cases" / case_id).glob("*.json"):
         assert raw_sops_decrypt(evidence, keys["bob"]).returncode == 128
