@@ -305,3 +305,21 @@ def test_forged_meta_and_recipient_stanza_are_flagged_and_steer_nothing(world, r
     assert git(honest, "rev-parse", "HEAD") == head
     for evidence in (honest / "cases" / case_id).glob("*.json"):
         assert raw_sops_decrypt(evidence, keys["bob"]).returncode == 128
+
+
+def test_a_new_member_shared_in_and_a_rekey_pass_the_history_check(repo, run, keys,
+                                                                   open_case, tmp_path):
+    case_id = open_case()
+    (tmp_path / "shot.png").write_bytes(SENTINEL.encode())
+    ok(run("-C", str(repo), "attach", case_id, str(tmp_path / "shot.png"),
+           as_member=keys["alice"]))
+    start = git(repo, "rev-parse", "HEAD").strip()
+    ok(run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public))
+    ok(run("-C", str(repo), "share", case_id, "dave", "--yes", as_member=keys["alice"]))
+    ok(run("-C", str(repo), "team", "remove", "carol"))
+    ok(run("-C", str(repo), "rekey", as_member=keys["alice"]))
+    for evidence in (repo / "cases" / case_id).glob("*.json"):
+        assert raw_sops_decrypt(evidence, keys["dave"]).returncode == 0
+        assert raw_sops_decrypt(evidence, keys["carol"]).returncode == 128
+    checked = run("-C", str(repo), "check", "--since", start)
+    assert checked.exit_code == 0, checked.stdout

@@ -12,13 +12,23 @@ has changed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
+from cocflow.adapters import sops
 from cocflow.adapters.store import CASES_DIR, case_file, case_id_of
+from cocflow.domain import sealed
 from cocflow.domain.case import next_case_id
-from cocflow.errors import EnvironmentProblem
+from cocflow.domain.evidence import number_of as evidence_number
+from cocflow.errors import EnvironmentProblem, IntegrityError
 from cocflow.operations.check import require_clean_commit
-from cocflow.operations.workspace import Workspace, decrypt_case, seal
+from cocflow.operations.workspace import (
+    Workspace,
+    decrypt_case,
+    require_evidence_document,
+    require_recipients,
+    seal,
+)
 
 
 def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
@@ -75,7 +85,7 @@ def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
                   resealed: dict[str, str], env: dict[str, str]) -> str:
     ws.git.run("read-tree", commit, env=env)
     for old, new in mapping.items():
-        _move_evidence(ws, old, new, env)
+        _move_evidence(ws, old, new, env, resealed)
         entry = ws.git.run("ls-files", "--stage", "--", case_file(old), env=env).split()
         if not entry:
             continue
@@ -88,15 +98,40 @@ def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
     return ws.git.run("write-tree", env=env).strip()
 
 
-def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str]) -> None:
-    # Evidence files hold no id (only their folder does): the same blobs move folder.
+def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str],
+                   resealed: dict[str, str]) -> None:
+    # Evidence is bound to its case inside the encryption: each version is sealed anew
+    # under the new id (same recipients), like the case itself.
     folder = f"{CASES_DIR}/{old}/"
     for line in ws.git.run("ls-files", "--stage", "--", folder, env=env).splitlines():
         info, path = line.split("\t", 1)
         mode, blob = info.split()[:2]
-        moved = f"{CASES_DIR}/{new}/{path[len(folder):]}"
+        name = path[len(folder):]
+        moved = f"{CASES_DIR}/{new}/{name}"
+        if blob not in resealed:
+            resealed[blob] = _reseal_evidence(ws, blob, old, new, name)
         ws.git.run("update-index", "--force-remove", "--", path, env=env)
-        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{moved}", env=env)
+        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{moved}",
+                   env=env)
+
+
+def _reseal_evidence(ws: Workspace, blob: str, old: str, new: str, name: str) -> str:
+    """One version of an evidence file bound to the new id, re-encrypted; the new blob."""
+    what = f"evidence {name} of case {old}"
+    text = ws.git.run("cat-file", "blob", blob, strip=False)
+    number = evidence_number(name) or 0
+    require_evidence_document(text, what)
+    plaintext = sops.decrypt_bytes(text, what, ws.keyring)
+    problem = sealed.binding_problem(sealed.evidence_binding(plaintext), old, number, None)
+    if problem is not None:
+        raise IntegrityError(f"{what}: {problem}; nothing was renumbered")
+    data = sealed.open_evidence(plaintext)
+    recipients = sops.recipients_of(text)
+    ciphertext = sops.encrypt_bytes(
+        sealed.seal_evidence(data, number, hashlib.sha256(data).hexdigest(), new),
+        recipients, ws.keyring)
+    require_recipients(ciphertext, recipients, what)
+    return ws.git.hash_object(ciphertext.encode("utf-8"))
 
 
 def _reseal(ws: Workspace, blob: str, old: str, new: str) -> str:
