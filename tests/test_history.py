@@ -323,3 +323,14 @@ def test_a_new_member_shared_in_and_a_rekey_pass_the_history_check(repo, run, ke
         assert raw_sops_decrypt(evidence, keys["carol"]).returncode == 128
     checked = run("-C", str(repo), "check", "--since", start)
     assert checked.exit_code == 0, checked.stdout
+
+
+def test_the_hook_refuses_a_rollback_before_it_is_committed(repo, run, keys, open_case):
+    case_id = open_case()
+    ok(run("-C", str(repo), "note", case_id, "-m", "one", as_member=keys["alice"]))
+    file = f"cases/{case_id}.yaml"
+    git(repo, "checkout", "HEAD~1", "--", file)
+    refused = subprocess.run(["git", "-C", str(repo), "commit", "-qm", f"note on {case_id}"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert "history-revision" in refused.stdout + refused.stderr

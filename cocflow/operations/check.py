@@ -19,6 +19,7 @@ from cocflow.adapters.store import CASES_DIR, case_id_of, read_meta
 from cocflow.domain import sealed
 from cocflow.domain.access import Roster
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
+from cocflow.domain.layout import roster_weak, settings_weak, tree_findings
 from cocflow.domain.rules import (
     ALLOWED_IN_CASES,
     CaseInfo,
@@ -35,9 +36,6 @@ from cocflow.domain.rules import (
     plain_comment_lines,
     recusal_findings,
     roster_findings,
-    roster_weak,
-    settings_weak,
-    tree_findings,
 )
 from cocflow.errors import CocflowError, ProblemsFound
 
@@ -132,8 +130,13 @@ def check_repository(root: Path, staged: bool = False, since: str | None = None,
                            report.files_in_scope)
     if not staged:
         return run_checks(WorkingTree(root))
+    from cocflow.operations.history import staged_history_problems
+
     repo = GitRepo(root)
-    return run_checks(StagedIndex(repo), scope=repo.staged_paths())
+    scope = repo.staged_paths()
+    report = run_checks(StagedIndex(repo), scope=scope)
+    found = staged_history_problems(repo, scope)
+    return CheckReport(report.cases, (*report.problems, *found), True, report.files_in_scope)
 
 
 def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:

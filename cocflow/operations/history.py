@@ -23,7 +23,8 @@ from cocflow.domain.history import (
     merged_parent,
     settings_findings,
 )
-from cocflow.domain.rules import Problem, tree_findings
+from cocflow.domain.layout import tree_findings
+from cocflow.domain.rules import Problem
 from cocflow.errors import CocflowError, InvalidInput
 
 
@@ -37,6 +38,29 @@ def history_problems(repo: GitRepo, since: str, until: str = "HEAD") -> list[Pro
     for commit, parents in repo.commits_between(since, until):
         problems += [Problem(p.file, p.case, p.code, f"commit {commit[:12]}: {p.message}")
                      for p in _commit_problems(reader, commit, parents)]
+    return problems
+
+
+def staged_history_problems(repo: GitRepo, paths: set[str]) -> list[Problem]:
+    """The history rules for the case files among `paths`, from HEAD to their staged
+    version (the pre-commit check: only the cases the next commit changes)."""
+    head = repo.head()
+    cases = sorted(p for p in paths if _is_case(p))
+    if head is None or not cases or (repo.git_dir() / "MERGE_HEAD").exists():
+        return []  # a first commit has no history; a merge is checked as a commit (CI, sync)
+    reader = _Reader(repo)
+    before, staged = reader.entries(head, cases), repo.index_entries(*cases)
+    earlier = repo.blobs_in_history([head], cases)
+    problems = []
+    for path in cases:
+        old = _version(reader, head, path, before[path], earlier[path]) \
+            if path in before else None
+        new = None
+        if path in staged:
+            meta, mac = reader.parsed(staged[path])
+            new = CaseVersion(path, staged[path], meta, reader.response_days_staged(),
+                              frozenset(earlier[path]), mac)
+        problems += case_findings(old, new)
     return problems
 
 
@@ -78,6 +102,15 @@ class _Reader:
                     document = None
             self._configs[commit] = document if isinstance(document, Mapping) else None
         return self._configs[commit]
+
+    def response_days_staged(self) -> int | None:
+        blob = self.repo.index_entries(CONFIG_FILE).get(CONFIG_FILE)
+        try:
+            document = yamlio.load_untrusted(self.repo.blob(blob), CONFIG_FILE) if blob else None
+        except CocflowError:
+            document = None
+        value = document.get("response_days", 14) if isinstance(document, Mapping) else None
+        return value if type(value) is int else None
 
     def response_days(self, commit: str) -> int | None:
         value = (self.config(commit) or {}).get("response_days", 14)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cocflow.adapters.store import write_atomic
-from cocflow.domain.rules import MIN_REPORT_COUNT
+from cocflow.domain.layout import MIN_REPORT_COUNT
 from cocflow.domain.transparency import (
     CaseFacts,
     build_report,
