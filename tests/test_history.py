@@ -334,3 +334,15 @@ def test_the_hook_refuses_a_rollback_before_it_is_committed(repo, run, keys, ope
                              capture_output=True, text=True, check=False)
     assert refused.returncode != 0
     assert "history-revision" in refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize("option", ["--from", "--from-email"])
+def test_new_refuses_an_input_file_inside_the_repository(repo, run, keys, unchanged, option):
+    inside = repo / "cases" / "intake.txt"
+    inside.write_text(f"report: {SENTINEL}\n")
+    try:
+        result = run("-C", str(repo), "new", option, str(inside), as_member=keys["alice"])
+    finally:
+        inside.unlink()
+    assert result.exit_code == 2 and "inside the case repository" in result.stderr
+    assert SENTINEL not in result.stdout + result.stderr
