@@ -144,7 +144,7 @@ def test_a_deleted_case_is_flagged_and_refused(world, run, keys):
 
 
 def test_weakened_settings_are_flagged(world, run, keys):
-    case_id, attacker, honest = world
+    case_id, attacker, _honest = world
     config = attacker / "cocflow.yaml"
     config.write_text(config.read_text().replace("report_min_count: 3", "report_min_count: 1")
                       .replace("response_days: 14", "response_days: 300"))
@@ -158,7 +158,7 @@ def test_weakened_settings_are_flagged(world, run, keys):
 
 
 def test_plaintext_outside_cases_is_flagged_by_check_and_refused_by_sync(world, run, keys):
-    case_id, attacker, honest = world
+    _case_id, attacker, honest = world
     (attacker / "report.yaml").write_text(f"report: {SENTINEL}\n")
     git(attacker, "add", "-f", "report.yaml")  # past .gitignore, as an attacker would
     since = push(attacker, "notes")
@@ -183,7 +183,7 @@ def test_init_ignores_emails_reports_and_swap_files(repo):
 
 
 def test_notes_from_two_clones_merged_pass_the_history_check(world, run, keys):
-    case_id, attacker, honest = world
+    case_id, _attacker, honest = world
     third = honest.parent / "carol-clone"
     subprocess.run(["git", "clone", "--quiet", str(honest.parent / "remote.git"), str(third)],
                    check=True)
@@ -227,13 +227,13 @@ def _report() -> dict:
 
 
 def test_moved_evidence_is_flagged_by_check_and_refused_by_sync(moved, run, keys):
-    case_id, other, attacker, honest, since = moved
+    _case_id, _other, attacker, honest, since = moved
     assert "history-evidence" in codes(run, attacker, since)
     refused_by_sync(run, honest, keys, "history-evidence")
 
 
 def test_moved_evidence_that_reaches_a_clone_is_never_re_encrypted(moved, run, keys):
-    case_id, other, attacker, honest, since = moved
+    _case_id, other, _attacker, honest, _since = moved
     git(honest, "pull", "--quiet", "--ff-only")  # past sync, as plain git would
     foreign = honest / "cases" / other / "evidence-001.sops.json"
     before = foreign.read_bytes()
@@ -251,7 +251,7 @@ def test_moved_evidence_that_reaches_a_clone_is_never_re_encrypted(moved, run, k
 
 def test_evidence_replaced_by_another_cases_file_is_refused_on_read_and_write(
         world, run, keys, tmp_path):
-    case_id, attacker, honest = world
+    case_id, _attacker, honest = world
     for n, name in enumerate(("a.png", "b.png")):
         (tmp_path / name).write_bytes(f"{n} {SENTINEL}".encode())
     ok(run("-C", str(honest), "attach", case_id, str(tmp_path / "a.png"),
