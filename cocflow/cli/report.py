@@ -8,11 +8,12 @@ import click
 
 from cocflow.cli.common import progress, repo_option, say, workspace
 from cocflow.cli.report_render import FORMATS
+from cocflow.domain.display import neutralise
 
 
 @click.command("report")
-@click.option("--year", type=click.IntRange(1970, 9999), required=True,
-              help="Cases received in this year (UTC).")
+@click.option("--year", type=click.IntRange(1970, 9999),
+              help="Cases received in this year (UTC); default: the last full year.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
               show_default=True, help="markdown, json, or one self-contained html page.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
@@ -21,7 +22,7 @@ from cocflow.cli.report_render import FORMATS
 @click.option("--allow-small-counts", is_flag=True,
               help="Publish even though report_min_count in cocflow.yaml is under 3.")
 @repo_option
-def report_command(year: int, fmt: str, as_json: bool, out: Path | None,
+def report_command(year: int | None, fmt: str, as_json: bool, out: Path | None,
                    allow_small_counts: bool) -> None:
     """An anonymised transparency report of the cases received in a year.
 
@@ -31,10 +32,12 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None,
     "fewer than N" (JSON: null, listed in "suppressed"). Cases you cannot decrypt count from
     their plaintext meta; the report says how much of them it could not see. Every case
     you can decrypt is read before the year is chosen (edited plaintext dates move nothing).
-    A report_min_count under 3 is refused unless --allow-small-counts.
+    A report_min_count under 3 is refused unless --allow-small-counts. The title names
+    cocflow.yaml's `community`; without --year, the report is of the last full year.
 
     \b
     Examples:
+      cocflow report                  # the last full year
       cocflow report --year 2026
       cocflow report --year 2026 --format html --out coc-report-2026.html
       cocflow report --year 2026 --json
@@ -44,12 +47,15 @@ def report_command(year: int, fmt: str, as_json: bool, out: Path | None,
 
     if as_json and fmt not in ("markdown", "json"):
         raise click.UsageError("--json and --format html cannot be used together")
+    from cocflow.operations.report import last_full_year
+
     ws = workspace()
+    year = last_full_year(ws) if year is None else year
     with progress("reading cases") as bar:
         found = transparency_report(ws, year, bar, allow_small_counts)
     text = render(found, "json" if as_json else fmt)
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(neutralise(text), nl=False)
         return
     save_report(out, text)
     say(f"Wrote the {year} transparency report to {out}.")

@@ -16,6 +16,7 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.domain.display import neutralise
 
 if TYPE_CHECKING:
     pass
@@ -49,7 +50,7 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
     method = "merge" if merge else "rebase"
     result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
     for change in result.roster_pending:
-        click.echo(f"Roster change not accepted by this clone: {change}", err=True)
+        click.echo(neutralise(f"Roster change not accepted by this clone: {change}"), err=True)
     if result.roster_pending:
         click.echo("Until you check them with the people concerned and run `cocflow team "
                    "accept`, they give nobody access.", err=True)
@@ -93,4 +94,4 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) ->
     result = run_driver(base, ours, theirs, pathname, repo_path())
     settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \
         else ""
-    click.echo(f"cocflow: merged {pathname}{settled}", err=True)
+    click.echo(neutralise(f"cocflow: merged {pathname}{settled}"), err=True)

@@ -19,6 +19,11 @@ from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
 
 
+def last_full_year(ws: Workspace) -> int:
+    """The year a report is made for by default: the last one that has ended."""
+    return ws.now().year - 1
+
+
 def transparency_report(ws: Workspace, year: int, progress: Any = None,
                         allow_small_counts: bool = False) -> dict[str, Any]:
     """The anonymised report of cases received in `year`, small counts already hidden.
@@ -48,7 +53,8 @@ def transparency_report(ws: Workspace, year: int, progress: Any = None,
         return found
 
     facts = [f for f in parallel(read, ids) if received_in(f.meta, year)]
-    return build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
+    report = build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
+    return {**report, "community": config.community}
 
 
 def _facts(ws: Workspace, case_id: str) -> CaseFacts:
