@@ -23,6 +23,10 @@ class ProblemsFound(CocflowError):
     exit_code = 1
 
 
+class HistoryRefused(ProblemsFound):
+    """Upstream commits break "history only grows"; `sync` accepted none of them."""
+
+
 class IntegrityError(CocflowError):
     """A case file was changed without the key; never shown as data."""
 

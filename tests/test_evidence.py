@@ -174,7 +174,7 @@ def test_evidence_swapped_for_another_valid_file_fails_the_hash(repo, attached, 
     out = tmp_path / "o.bin"
     result = run("-C", str(repo), "evidence", attached, "1", "--out", str(out),
                  as_member=keys["alice"])
-    assert result.exit_code == 1 and "sha256" in result.stderr
+    assert result.exit_code == 1 and "binding names another evidence number" in result.stderr
     assert not out.exists()
 
 

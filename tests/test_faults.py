@@ -242,12 +242,12 @@ def test_a_read_only_cases_directory_changes_nothing(repo, run, keys, case_id):
 def _conflict_on_settings(repo: Path, command: list[str]) -> None:
     """Leave the repository in the middle of a merge or rebase that stopped on a conflict."""
     git(repo, "checkout", "--quiet", "-b", "other")
-    (repo / "NOTES.md").write_text("other\n")
-    git(repo, "add", "NOTES.md")
+    (repo / "README.md").write_text("other\n")  # a file a case repository may hold
+    git(repo, "add", "README.md")
     git(repo, "commit", "--quiet", "-m", "other")
     git(repo, "checkout", "--quiet", "main")
-    (repo / "NOTES.md").write_text("main\n")
-    git(repo, "add", "NOTES.md")
+    (repo / "README.md").write_text("main\n")
+    git(repo, "add", "README.md")
     git(repo, "commit", "--quiet", "-m", "main")
     done = subprocess.run(["git", "-C", str(repo), *command], capture_output=True)
     assert done.returncode != 0

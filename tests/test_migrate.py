@@ -112,6 +112,9 @@ def test_two_members_in_turn_migrate_every_case_with_equal_content(repo, run, ke
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes() == EVIDENCE
     assert run("-C", str(repo), "check").exit_code == 0
+    # Migrating is a write of each case: history only grew (format 1 counts as revision 0).
+    checked = run("-C", str(repo), "check", "--since", f"HEAD~{commits(repo) - start}")
+    assert checked.exit_code == 0, checked.stdout
     assert_no_leak(repo, SENTINEL)
 
 

@@ -107,8 +107,8 @@ def test_keyless_commands_and_the_pre_commit_hook_never_run_sops(repo, open_case
         result = run("-C", str(repo), *command, env=probe)
         assert result.exit_code == 0, (command, result.stderr)
     monkeypatch.setenv("COCFLOW_SOPS", str(folder / "sops"))
-    (repo / "notes.txt").write_text("not a case\n")
-    git(repo, "add", "notes.txt")
+    (repo / "README.md").write_text("not a case\n")  # a file a case repository may hold
+    git(repo, "add", "README.md")
     done = subprocess.run(["git", "-C", str(repo), "commit", "-m", "by hand"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

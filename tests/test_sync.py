@@ -196,6 +196,7 @@ def test_the_same_id_opened_in_both_clones_renumbers_the_unpushed_one(clones, ru
     from tests.conftest import report_yaml
 
     a, b = clones
+    start = git(a, "rev-parse", "HEAD").strip()
     ok(run("-C", str(a), "new", "--from", "-", input=report_yaml(title="report A"),
            as_member=keys["alice"]))
     ok(run("-C", str(b), "new", "--from", "-", input=report_yaml(title=f"report B {SENTINEL}"),
@@ -215,6 +216,9 @@ def test_the_same_id_opened_in_both_clones_renumbers_the_unpushed_one(clones, ru
         assert_no_leak(root, SENTINEL, result.stdout, result.stderr)
     messages = git(b, "log", "--format=%s", "-3").splitlines()
     assert messages[:2] == ["note on 2026-0003", "open 2026-0003 (received)"]
+    # Renumbering rewrote only unpushed commits: the pushed history only grew.
+    checked = run("-C", str(a), "check", "--since", start)
+    assert checked.exit_code == 0, checked.stdout
     assert git(b, "status", "--porcelain", "--untracked-files=all") == ""
 
 

@@ -221,7 +221,9 @@ def test_gitlab_ci_matches_gitlabs_schema_and_is_keyless(gitlab_repository):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (gitlab_repository / ".github").exists()
     document = load(path)
-    assert "cocflow check" in document["cases"]["script"]
+    script = "\n".join(document["cases"]["script"])
+    assert 'cocflow check --since "$BEFORE"' in script  # the pushed range, history rules
+    assert document["cases"]["variables"]["GIT_DEPTH"] == "0"
     assert document["deadlines"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert "cocflow notify webhook" in "\n".join(document["deadlines"]["script"])
     assert document[".install-cocflow"]["before_script"] == \

@@ -272,6 +272,35 @@ class GitRepo:
                 entries[path] = blob
         return entries
 
+    def commits_between(self, since: str, until: str) -> list[tuple[str, list[str]]]:
+        """Each commit in `since..until`, oldest first, with its parents."""
+        listing = self.run("rev-list", "--reverse", "--parents", f"{since}..{until}", "--")
+        return [(line.split()[0], line.split()[1:]) for line in listing.splitlines() if line]
+
+    def changed_paths(self, parent: str | None, commit: str, *pathspecs: str) -> set[str]:
+        """Paths whose blob differs between `parent` (None: nothing) and `commit`; no renames."""
+        base = ["--root", commit] if parent is None else [parent, commit]
+        listing = self.run("diff-tree", "-r", "--no-renames", "--name-only", "-z", *base, "--",
+                           *pathspecs)
+        names = set(filter(None, listing.split("\0")))
+        return names - {commit}  # --root prints the commit id first
+
+    def blobs_in_history(self, commits: Sequence[str], paths: Sequence[str]
+                         ) -> dict[str, set[str]]:
+        """Every blob each of `paths` held in the history of `commits` (inclusive)."""
+        found: dict[str, set[str]] = {path: set() for path in paths}
+        if not commits or not paths:
+            return found
+        listing = self.run("log", "--format=", "--raw", "--no-abbrev", "--no-renames", "-m",
+                           "-z", *commits, "--", *paths)
+        fields = listing.split("\0")
+        for index, info in enumerate(fields[:-1]):
+            parts = info.strip().split()
+            path = fields[index + 1]
+            if info.strip().startswith(":") and len(parts) >= 4 and path in found:
+                found[path].update(b for b in parts[2:4] if set(b) != {"0"})
+        return found
+
     def blob(self, blob_id: str) -> bytes:
         """The content of one blob, read through a persistent `git cat-file --batch`."""
         _ = self._git

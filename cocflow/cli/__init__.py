@@ -17,7 +17,7 @@ Start here:
   cocflow demo                 see a whole case, with three generated members
   cocflow init ./coc-cases     a new case repository
   cocflow keygen               your age key (prints the public key to share)
-  cocflow new --from report.yaml
+  cocflow new --from ~/intake/report.yaml
   cocflow due                  what needs an answer soon
 """
 

@@ -99,7 +99,7 @@ def rekey_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
         result = plan_result(plan)
     else:
         with progress("re-keying") as bar:
-            bar.start(len(plan.changes))
+            bar.start(len(plan.case_ids))
             result = apply_rekey(ws, plan, jobs, bar.tick)
     if as_json:
         emit_json(result.to_json())

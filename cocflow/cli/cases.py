@@ -65,16 +65,16 @@ def new_command(source: Any, email_source: Any, received_at: str | None,
 
     \b
     Examples:
-      cocflow new --from report.yaml
-      cocflow new --from - --recuse bob < report.yaml
-      cocflow new --from report.yaml --recuse bob --recuse-reason reporter-request \\
+      cocflow new --from ~/intake/report.yaml
+      cocflow new --from - --recuse bob < ~/intake/report.yaml
+      cocflow new --from ~/intake/report.yaml --recuse bob --recuse-reason reporter-request \\
         --recuse-note "the reporter asked"
-      cocflow new --from-email report.eml
-      cocflow new --from-email - < report.eml
-      cocflow new --from-email report.eml --received-at 2026-11-19T08:00:00Z
+      cocflow new --from-email ~/intake/report.eml
+      cocflow new --from-email - < ~/intake/report.eml
+      cocflow new --from-email ~/intake/report.eml --received-at 2026-11-19T08:00:00Z
       cocflow new
     """
-    from cocflow.operations.cases import open_case_from_email, read_intake
+    from cocflow.operations.cases import open_case_from_email, read_intake, require_input_outside
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
@@ -89,6 +89,9 @@ def new_command(source: Any, email_source: Any, received_at: str | None,
     note = free_text(recuse_note, "A note on the recusal (encrypted)")
     recusals = [{"handle": h, "reason": recuse_reason, "note": note} for h in recuse]
     ws = workspace()
+    for given in (source, email_source):
+        if given is not None:
+            require_input_outside(ws, str(getattr(given, "name", "-")))
     _ = ws.actor  # fail before asking questions when the key is not a member
     notices: tuple[str, ...] = ()
     if email_source is not None:

@@ -26,24 +26,32 @@ if TYPE_CHECKING:
 @click.option("--staged", is_flag=True,
               help="Check the versions staged in the git index, and only the files the next "
                    "commit changes (the pre-commit hook).")
+@click.option("--since", metavar="REF",
+              help="Also check every commit after REF up to HEAD against the history rules "
+                   "(CI: the pushed range): revisions grow by one, no rollback, no case "
+                   "deleted, fixed dates, recusals kept, evidence written with its case.")
 @repo_option
 @json_option
-def check_command(staged: bool, as_json: bool) -> None:
+def check_command(staged: bool, since: str | None, as_json: bool) -> None:
     """Check the repository without a key: every problem, never any case content.
 
     Plaintext outside meta, meta against its schema, file names and ids, recipients
-    against team.yaml and recusals, team.yaml and cocflow.yaml, sops metadata, evidence.
-    Each problem has a file, a case id, a stable code and a message. Exit 1 on problems.
+    against team.yaml and recusals, team.yaml and cocflow.yaml, sops metadata, evidence,
+    files that a case repository does not hold, settings that weaken protection. Each
+    problem has a file, a case id, a stable code and a message. Exit 1 on problems.
 
     \b
     Examples:
       cocflow check
       cocflow check --json
       cocflow check --staged       (what the pre-commit hook runs)
+      cocflow check --since origin/main   (the commits you are about to push)
     """
     from cocflow.operations.check import check_repository
 
-    report = check_repository(keyless_workspace().root, staged)
+    if staged and since:
+        raise click.UsageError("--staged and --since check different things: use one")
+    report = check_repository(keyless_workspace().root, staged, since)
     if as_json:
         emit_json(report.to_json())
     else:

@@ -19,6 +19,7 @@ from cocflow.cli.common import (
 )
 from cocflow.cli.render import table
 from cocflow.domain.case import require_case_id
+from cocflow.errors import ProblemsFound
 
 
 @click.command("attach")
@@ -90,13 +91,19 @@ def evidence_command(case_id: str, number: int | None, out: Path | None, as_json
             f"{item['size']} bytes, sha256 verified).")
         next_step("delete it when you no longer need it; never add it to the repository")
         return
-    items = evidence.list_evidence(ws, case_id)
+    items, unlisted = evidence.list_evidence(ws, case_id)
     if as_json:
         emit_json(items)
-        return
-    if not items:
+    elif not items:
         say(f"No evidence in {case_id}.")
-        return
-    rows = [(i["number"], i["original_name"], i.get("media_type"), i["size"], i["sha256"][:12],
-             i["added_at"][:10], i["added_by"], i.get("note")) for i in items]
-    say(table(["n", "original name", "type", "bytes", "sha256", "added", "by", "note"], rows))
+    else:
+        rows = [(i["number"], i["original_name"], i.get("media_type"), i["size"],
+                 i["sha256"][:12], i["added_at"][:10], i["added_by"], i.get("note"))
+                for i in items]
+        say(table(["n", "original name", "type", "bytes", "sha256", "added", "by", "note"],
+                  rows))
+    if unlisted:
+        raise ProblemsFound(
+            f"{len(unlisted)} file(s) in the folder of {case_id} are not in its encrypted "
+            f"evidence list ({', '.join(unlisted)}): not its evidence, perhaps copied from "
+            "another case; cocflow never reads or re-encrypts them; tell the team")

@@ -19,15 +19,20 @@ from cocflow.domain.display import neutralise
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to this file instead of printing it.")
+@click.option("--allow-small-counts", is_flag=True,
+              help="Publish even though report_min_count in cocflow.yaml is under 3.")
 @repo_option
-def report_command(year: int | None, fmt: str, as_json: bool, out: Path | None) -> None:
+def report_command(year: int | None, fmt: str, as_json: bool, out: Path | None,
+                   allow_small_counts: bool) -> None:
     """An anonymised transparency report of the cases received in a year.
 
     Totals, cases by status, category, space, decision outcome and dismissal reason, days to
     the first response and the share answered within the promise. No names, contacts, free
     text or case ids. Counts below report_min_count (cocflow.yaml, default 3) are shown as
     "fewer than N" (JSON: null, listed in "suppressed"). Cases you cannot decrypt count from
-    their plaintext meta; the report says how much of them it could not see. The title names
+    their plaintext meta; the report says how much of them it could not see. Every case
+    you can decrypt is read before the year is chosen (edited plaintext dates move nothing).
+    A report_min_count under 3 is refused unless --allow-small-counts. The title names
     cocflow.yaml's `community`; without --year, the report is of the last full year.
 
     \b
@@ -47,7 +52,7 @@ def report_command(year: int | None, fmt: str, as_json: bool, out: Path | None) 
     ws = workspace()
     year = last_full_year(ws) if year is None else year
     with progress("reading cases") as bar:
-        found = transparency_report(ws, year, bar)
+        found = transparency_report(ws, year, bar, allow_small_counts)
     text = render(found, "json" if as_json else fmt)
     if out is None:
         click.echo(neutralise(text), nl=False)

@@ -43,6 +43,21 @@ CODES = {
     "recused-unknown": "a case's recused handle is in no roster entry (renamed or removed)",
     "recused-key-returned": "team.yaml gives a key a recused member held to someone else",
     "config-invalid": "cocflow.yaml missing or invalid",
+    "setting-weak": "report_min_count below 3 or min_recipients below 2: protection turned down",
+    "file-not-allowed": "a file outside what a case repository holds (a report, an email, "
+                        "notes): plaintext must never be committed",
+    # History (`check --since REF`, CI's pushed range, `sync`): domain/history.py
+    "history-revision": "a case file changed but meta.revision did not grow by exactly one "
+                        "(an older version pushed again, or a plaintext edit)",
+    "history-rollback": "a case file went back to a version it had before",
+    "history-fixed-field": "meta.id, meta.received_at or meta.respond_by changed",
+    "history-deadline": "a new case's respond_by is not received_at + response_days",
+    "history-recusal-dropped": "a recused handle or a recused member's key left meta",
+    "history-deleted": "a case file was deleted or renamed",
+    "history-meta-edited": "a case file changed but kept its sops MAC: plaintext edited "
+                           "without the key",
+    "history-evidence": "an evidence file changed in a commit that did not write its case",
+    "setting-changed": "response_days, warn_days or allow in cocflow.yaml changed",
 }
 
 KNOWN_SOPS_MAJOR = "3"

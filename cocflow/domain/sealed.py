@@ -211,11 +211,43 @@ def upgrade(document: dict[str, Any]) -> dict[str, Any]:
 # --- evidence ------------------------------------------------------------------------------
 
 
-def seal_evidence(data: bytes, number: int, sha256: str) -> bytes:
-    """The plaintext of a format-2 evidence file: a header line, the bytes, zero padding."""
-    header = json.dumps({"number": number, "size": len(data), "sha256": sha256},
+def seal_evidence(data: bytes, number: int, sha256: str, case_id: str | None = None) -> bytes:
+    """The plaintext of a format-2 evidence file: a header line, the bytes, zero padding.
+
+    The header binds the file to its case (id, number, sha256) inside the encryption, so a
+    file copied into another case's folder says where it came from.
+    """
+    binding: dict[str, Any] = {"case": case_id} if case_id is not None else {}
+    header = json.dumps({**binding, "number": number, "size": len(data), "sha256": sha256},
                         separators=(",", ":")).encode("ascii")
     return padded(EVIDENCE_MAGIC + header + b"\n" + data, b"\0")
+
+
+def evidence_binding(plaintext: bytes) -> dict[str, Any]:
+    """The header of a format-2 evidence file (case, number, size, sha256); {} in format 1."""
+    if not is_sealed_evidence(plaintext):
+        return {}
+    start = len(EVIDENCE_MAGIC)
+    end = plaintext.find(b"\n", start)
+    try:
+        header = json.loads(plaintext[start:end]) if end > 0 else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict):
+        raise Unreadable("its evidence header is not one cocflow writes")
+    return header
+
+
+def binding_problem(header: dict[str, Any], case_id: str, number: int,
+                    sha256: str | None) -> str | None:
+    """Why a decrypted evidence header does not belong to evidence `number` of `case_id`."""
+    if "case" in header and header["case"] != case_id:
+        return "its encrypted binding names another case: it was copied from one"
+    if "number" in header and header["number"] != number:
+        return "its encrypted binding names another evidence number: it was moved"
+    if sha256 is not None and "sha256" in header and header["sha256"] != sha256:
+        return "it is not the evidence the case lists (another sha256): it was replaced"
+    return None
 
 
 def is_sealed_evidence(plaintext: bytes) -> bool:

@@ -77,6 +77,16 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str | dict[str, Any]]
     return document
 
 
+def require_input_outside(ws: Workspace, name: str) -> None:
+    """A report or email to open a case from must not lie inside the case repository: a
+    plaintext file there is one `git add` away from being committed (as `attach` refuses)."""
+    if name in ("-", "<stdin>") or name.startswith("<"):
+        return
+    if Path(name).resolve().is_relative_to(ws.root.resolve()):
+        raise InvalidInput("the report file lies inside the case repository: move it out "
+                           "(plaintext must never be committed), then open the case from there")
+
+
 def read_intake(data: bytes | str) -> Any:
     """An intake file (YAML or JSON), parsed with the untrusted-input limits."""
     from cocflow.adapters import yamlio

@@ -19,6 +19,7 @@ from cocflow.adapters.store import CASE_FILE_MAX_BYTES, CASES_DIR, case_id_of, r
 from cocflow.domain import sealed
 from cocflow.domain.access import Roster
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
+from cocflow.domain.layout import roster_weak, settings_weak, tree_findings
 from cocflow.domain.rules import (
     ALLOWED_IN_CASES,
     CaseInfo,
@@ -46,6 +47,8 @@ class Snapshot(Protocol):
 
     def read(self, path: str) -> bytes: ...
 
+    def all_paths(self) -> list[str]: ...
+
 
 class WorkingTree:
     """Files as they are on disk."""
@@ -66,6 +69,15 @@ class WorkingTree:
     def read(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
 
+    def all_paths(self) -> list[str]:
+        """Every file git would commit: tracked, or untracked and not ignored."""
+        listing = GitRepo(self.root).attempt("ls-files", "-z", "--cached", "--others",
+                                             "--exclude-standard")
+        if listing.ok:
+            return [p for p in listing.out.split("\0") if p and (self.root / p).exists()]
+        return [p.relative_to(self.root).as_posix() for p in sorted(self.root.rglob("*"))
+                if p.is_file() and ".git" not in p.relative_to(self.root).parts]
+
 
 class StagedIndex:
     """Files as staged in the git index: what the next commit will hold."""
@@ -80,13 +92,20 @@ class StagedIndex:
     def read(self, path: str) -> bytes:
         return self.repo.blob(self.entries[path])
 
+    def all_paths(self) -> list[str]:
+        return sorted(self.repo.index_entries())
+
 
 class CommittedTree(StagedIndex):
     """Files as a commit holds them (a rewritten commit before any branch points at it)."""
 
     def __init__(self, repo: GitRepo, commit: str) -> None:
         self.repo = repo
+        self.commit = commit
         self.entries = repo.tree_entries(commit, f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
+
+    def all_paths(self) -> list[str]:
+        return sorted(self.repo.tree_entries(self.commit))
 
 
 def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
@@ -98,12 +117,26 @@ def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
                             f"{first.message} ({len(report.problems)} problem(s))")
 
 
-def check_repository(root: Path, staged: bool = False) -> CheckReport:
-    """Check the working tree, or (staged) the files the next commit changes, as staged."""
+def check_repository(root: Path, staged: bool = False, since: str | None = None,
+                     until: str = "HEAD") -> CheckReport:
+    """Check the working tree, or (staged) the files the next commit changes, as staged;
+    with `since`, also every commit of since..until against the history rules."""
+    if since is not None:
+        from cocflow.operations.history import history_problems
+
+        report = run_checks(WorkingTree(root))
+        found = history_problems(GitRepo(root), since, until)
+        return CheckReport(report.cases, (*report.problems, *found), False,
+                           report.files_in_scope)
     if not staged:
         return run_checks(WorkingTree(root))
+    from cocflow.operations.history import staged_history_problems
+
     repo = GitRepo(root)
-    return run_checks(StagedIndex(repo), scope=repo.staged_paths())
+    scope = repo.staged_paths()
+    report = run_checks(StagedIndex(repo), scope=scope)
+    found = staged_history_problems(repo, scope)
+    return CheckReport(report.cases, (*report.problems, *found), True, report.files_in_scope)
 
 
 def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
@@ -113,7 +146,9 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport
         return scope is None or path in scope
 
     roster, problems = _load_team(snapshot, paths)
-    problems += _check_config(snapshot, paths)
+    config_problems, allow = _check_config(snapshot, paths)
+    problems += config_problems
+    problems += tree_findings(snapshot.all_paths(), allow)
     case_paths = [path for path in paths if _is_case_file(path)]
     infos: dict[str, CaseInfo] = {}
     for path in case_paths:
@@ -162,28 +197,34 @@ def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, lis
     if shared:
         return None, shared  # an ambiguous roster decides nobody's access
     try:
-        return validate_roster(roster), []
+        return validate_roster(roster), roster_weak(roster.min_recipients)
     except CocflowError as exc:
         return None, problem(str(exc))
 
 
-def _check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
+def _check_config(snapshot: Snapshot, paths: list[str]) -> tuple[list[Problem], list[str]]:
+    """Problems of cocflow.yaml, and the files it allows besides cocflow's own."""
     def problem(message: str) -> Problem:
         return Problem(CONFIG_FILE, None, "config-invalid", message)
 
     if CONFIG_FILE not in paths:
-        return [problem("cocflow.yaml is missing")]
+        return [problem("cocflow.yaml is missing")], []
     try:
         document = yamlio.load_untrusted(snapshot.read(CONFIG_FILE), CONFIG_FILE)
     except CocflowError as exc:
-        return [problem(str(exc))]
+        return [problem(str(exc))], []
     found = [problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
+    if found:
+        return found, []
+    settings = schema.with_defaults("config", document or {})
+    allow = list(settings["allow"])
+    found += settings_weak(settings["report_min_count"], allow)
     install = (document or {}).get("install") if isinstance(document, dict) else None
     if not found and install is not None and not _pinned(install):
         found.append(problem("cocflow.yaml: install is not a pinned spec: CI would install "
                              "whatever a name resolves to (give a git URL at a full commit, or a "
                              "version with --hash)"))
-    return found
+    return found, allow
 
 
 def _pinned(install: object) -> bool:

@@ -74,7 +74,7 @@ def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:
     run.step("A new, private case repository", ["init", "cases-repo", "--ci", "none"])
     run = _Runner(repo, say)
     (repo / "keys").mkdir()
-    (repo / ".git" / "info" / "exclude").open("a").write("keys/\nreport.yaml\n")
+    (repo / ".git" / "info" / "exclude").open("a").write("keys/\n")
     keys = {}
     for handle, _name in MEMBERS:
         out = run.step(f"{handle} makes an age key", ["keygen", "--out", f"keys/{handle}.txt",
@@ -84,10 +84,11 @@ def run_demo(directory: Path | None, say: Callable[[str], None]) -> Path:
         run.step(f"Add {handle} to the roster", ["team", "add", handle, "--key", keys[handle],
                                                  "--name", name])
     run.step("The roster", ["team", "list"])
-    (repo / "report.yaml").write_text(REPORT, encoding="utf-8")
+    # The report stays outside the repository: cocflow refuses a plaintext file inside it.
+    (base / "report.yaml").write_text(REPORT, encoding="utf-8")
     out = run.step("alice opens a case that reports bob: bob is recused automatically",
-                   ["new", "--from", "report.yaml", "--json"], as_member="alice")
-    (repo / "report.yaml").unlink()
+                   ["new", "--from", "../report.yaml", "--json"], as_member="alice")
+    (base / "report.yaml").unlink()
     case_id = _json_field(out, "id")
     run.step("Anyone can list cases without a key (only plaintext meta)", ["list"])
     run.step("alice reads the case", ["show", case_id], as_member="alice")

@@ -43,7 +43,7 @@ def seal_attachments(ws: Workspace, case: dict[str, Any], attachments: Sequence[
     on_disk = [domain.number_of(p.name) or 0 for p in ws.store.evidence_files(case_id)]
     numbers = domain.next_numbers(case, on_disk, len(attachments))
     recipients = case_readers(ws, case)
-    ciphertexts = parallel(lambda pair: _encrypt(ws, *pair, recipients),
+    ciphertexts = parallel(lambda pair: _encrypt(ws, *pair, recipients, case_id),
                            list(zip(attachments, numbers, strict=True)))
     updated = domain.with_evidence(case, attachments, numbers, ws.actor, ws.now())
     files = tuple((ws.store.evidence_path(case_id, n), text)
@@ -51,8 +51,9 @@ def seal_attachments(ws: Workspace, case: dict[str, Any], attachments: Sequence[
     return updated, files
 
 
-def _encrypt(ws: Workspace, attachment: Attachment, number: int, recipients: list[str]) -> str:
-    plaintext = sealed.seal_evidence(attachment.data, number, attachment.sha256)
+def _encrypt(ws: Workspace, attachment: Attachment, number: int, recipients: list[str],
+             case_id: str) -> str:
+    plaintext = sealed.seal_evidence(attachment.data, number, attachment.sha256, case_id)
     ciphertext = sops.encrypt_bytes(plaintext, recipients, ws.keyring)
     require_recipients(ciphertext, recipients, "new evidence")
     return ciphertext
@@ -105,10 +106,21 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def list_evidence(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
-    """The evidence records of a case (decrypted), by number."""
+def list_evidence(ws: Workspace, case_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The evidence records of a case (decrypted), by number, and the files in its folder
+    that the case does not list (see `unlisted_evidence`)."""
     case = decrypt_case(ws, require_case_id(case_id))
-    return sorted(case.get("evidence") or [], key=lambda item: item["number"])
+    records = sorted(case.get("evidence") or [], key=lambda item: item["number"])
+    return records, unlisted_evidence(ws, case)
+
+
+def unlisted_evidence(ws: Workspace, case: dict[str, Any]) -> list[str]:
+    """Files in a verified case's folder that its encrypted evidence list does not name: not
+    its evidence (copied in, perhaps from another case); never re-encrypted, never read."""
+    case_id = case["meta"]["id"]
+    listed = {ws.store.evidence_path(case_id, item["number"]).name
+              for item in case.get("evidence") or []}
+    return sorted(p.name for p in ws.store.evidence_files(case_id) if p.name not in listed)
 
 
 def extract(ws: Workspace, case_id: str, number: int, out: Path) -> dict[str, Any]:
@@ -143,9 +155,13 @@ def read_evidence(ws: Workspace, case_id: str, item: dict[str, Any]) -> bytes:
             from None
     require_evidence_document(text, what)
     try:
-        data = sealed.open_evidence(sops.decrypt_bytes(text, what, ws.keyring))
+        plaintext = sops.decrypt_bytes(text, what, ws.keyring)
+        data, binding = sealed.open_evidence(plaintext), sealed.evidence_binding(plaintext)
     except Unreadable as exc:
         raise exc.about(what, str(path.relative_to(ws.root))) from None
+    problem = sealed.binding_problem(binding, case_id, number, item["sha256"])
+    if problem is not None:
+        raise IntegrityError(f"{what}: {problem}; restore it from git history and tell the team")
     if len(data) != item["size"] or hashlib.sha256(data).hexdigest() != item["sha256"]:
         raise IntegrityError(f"{what} does not match its recorded sha256: the file was replaced; "
                              "restore it from git history and tell the team")

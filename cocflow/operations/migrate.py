@@ -124,11 +124,10 @@ def _convert(ws: Workspace, case_id: str) -> _Converted:
     repaired: list[str] = []
     try:
         document = decrypt_case(ws, case_id, repaired=repaired)
-        files = []
-        if document["meta"]["format"] != sealed.FORMAT:
-            files.append((ws.store.path(case_id), seal(ws, document)))
-        files += reencrypt_evidence(ws, case_id, document.get("readers")
-                                    or case_readers(ws, document))
+        files = reencrypt_evidence(ws, document, case_readers(ws, document))
+        # Evidence changes only with a write of its case (the history check relies on it).
+        if files or document["meta"]["format"] != sealed.FORMAT:
+            files.insert(0, (ws.store.path(case_id), seal(ws, document)))
     except AccessDenied:
         return _Converted(case_id, denied=True)
     except Unreadable:  # `verify` says why; the other cases still migrate

@@ -4,7 +4,9 @@ Like pip-sync, the plan is plain data computed without a key (`--dry-run` prints
 it re-encrypts each case that differs, in parallel, entirely in memory, and only then writes
 every file and commits once. A case is decrypted (its MAC checked) and sealed anew rather than
 rotated in place: a new data key, and a new revision, because re-keying is a write of the case
-and the revision counts writes (docs/case-format.md). Evidence files are rotated.
+and the revision counts writes (docs/case-format.md). The plan only says which cases to visit:
+the readers, the recusals and the evidence files come from the verified document, never from
+plaintext meta or the `sops:` block, and no file gains a reader the plan did not show.
 """
 
 from __future__ import annotations
@@ -20,17 +22,11 @@ from cocflow.adapters import sops
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import read_meta
-from cocflow.domain.access import Assessment, RecipientChange, assess, require_enough_readers
+from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import recused_handles
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.parallel import parallel
-from cocflow.operations.workspace import (
-    Workspace,
-    commit,
-    decrypt_case,
-    reencrypt_evidence_file,
-    seal,
-)
+from cocflow.operations.workspace import Workspace, commit, decrypt_case, reencrypt
 
 
 @dataclass(frozen=True)
@@ -56,6 +52,10 @@ class RekeyPlan:
     changes: tuple[FileRekey, ...]
     unchanged: tuple[str, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def case_ids(self) -> list[str]:
+        return list(dict.fromkeys(change.case_id for change in self.changes))
 
 
 @dataclass
@@ -116,71 +116,53 @@ def plan_result(plan: RekeyPlan) -> RekeyResult:
 
 def apply_rekey(ws: Workspace, plan: RekeyPlan, jobs: int | None = None,
                 progress: Callable[[str], None] | None = None) -> RekeyResult:
-    """Rotate every planned case in parallel, then write them all and commit once.
+    """Re-key every planned case in parallel, then write them all and commit once.
 
     A case no local key can open goes to `need_other_member`; any other failure changes no file.
     """
     ws.git.ensure_safe([*(c.path for c in plan.changes), ws.root / TEAM_FILE])  # before sops
-    all_rotated, need_other = _rotate_all(ws, plan.changes, jobs, progress)
-    # A case is re-keyed whole or not at all: one unreadable file holds back its siblings.
-    held_back = set(need_other)
-    rotated = {path: text for path, (case_id, text) in all_rotated.items()
-               if case_id not in held_back}
-    rekeyed = sorted({case_id for case_id, _ in _owners(plan, rotated)})
-    result = RekeyResult(rekeyed, list(plan.unchanged), sorted(held_back), list(plan.warnings))
-    if rotated:
+    _ = ws.roster  # resolved once, before the threads share it
+    shown: dict[str, set[str]] = {}
+    for change in plan.changes:
+        shown.setdefault(change.case_id, set()).update(change.desired)
+
+    def rekey(case_id: str) -> list[tuple[Path, str]] | None:
+        try:
+            return _rekey_case(ws, case_id, shown[case_id])
+        except AccessDenied:
+            return None
+        except CocflowError as exc:
+            # Same class, so the cause decides the exit code; the case is named.
+            exc.args = (f"rekey stopped at case {case_id}, no case file was changed: {exc}",)
+            raise exc from None
+
+    case_ids = plan.case_ids
+    results = parallel(rekey, case_ids, jobs, progress)
+    writes = [w for found in results if found is not None for w in found]
+    result = RekeyResult(
+        sorted(c for c, found in zip(case_ids, results, strict=True) if found is not None),
+        list(plan.unchanged),
+        sorted(c for c, found in zip(case_ids, results, strict=True) if found is None),
+        list(plan.warnings))
+    if writes:
         # team.yaml rides along unchanged, so an uncommitted roster is refused.
-        commit(ws, list(rotated.items()), _message(result.rekeyed), [ws.root / TEAM_FILE])
+        commit(ws, writes, _message(result.rekeyed), [ws.root / TEAM_FILE])
     return result
-
-
-def _owners(plan: RekeyPlan, rotated: dict[Path, str]) -> list[tuple[str, Path]]:
-    return [(c.case_id, c.path) for c in plan.changes if c.path in rotated]
 
 
 def _case_ids(changes: Iterable[FileRekey]) -> list[str]:
     return sorted({change.case_id for change in changes})
 
 
-def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
-                progress: Callable[[str], None] | None
-                ) -> tuple[dict[Path, tuple[str, str]], list[str]]:
-    _ = ws.roster  # resolved once, before the threads share it
-
-    def rotate(change: FileRekey) -> str | None:
-        """The re-encrypted text, or None when no local key opens the file."""
-        try:
-            return _rekey_one(ws, change, change.path.read_text(encoding="utf-8"))
-        except AccessDenied:
-            return None
-        except CocflowError as exc:
-            # Same class, so the cause decides the exit code; the case is named.
-            exc.args = (f"rekey stopped at case {change.case_id}, no case file was changed: "
-                        f"{exc}",)
-            raise exc from None
-
-    done = (lambda change: progress(change.case_id)) if progress else None
-    results = parallel(rotate, changes, jobs, done)
-    rotated = {change.path: (change.case_id, text)
-               for change, text in zip(changes, results, strict=True) if text is not None}
-    need_other = list(dict.fromkeys(change.case_id for change, text
-                                    in zip(changes, results, strict=True) if text is None))
-    return rotated, need_other
-
-
-def _rekey_one(ws: Workspace, change: FileRekey, text: str) -> str:
-    """One file at its planned recipients with a new data key: a case decrypted and sealed
-    anew (revision + 1), an evidence file re-encrypted; verified before anything is written."""
-    if change.is_evidence:
-        new = reencrypt_evidence_file(text, change.path, change.case_id,
-                                      RecipientChange(change.add, change.remove), change.desired,
-                                      ws.keyring)
-    else:
-        new = seal(ws, decrypt_case(ws, change.case_id, text))
-    if set(sops.recipients_of(new)) != set(change.desired):
-        raise IntegrityError(f"cocflow did not give {change.path.name} of case {change.case_id} "
-                             "the planned recipients; nothing was written")
-    return new
+def _rekey_case(ws: Workspace, case_id: str, shown: set[str]) -> list[tuple[Path, str]]:
+    """One case decrypted (MAC checked) and sealed anew, with its listed evidence at the
+    verified readers; refused if any file would gain a reader the plan did not show."""
+    writes = reencrypt(ws, decrypt_case(ws, case_id))
+    for path, text in writes:
+        if set(sops.recipients_of(text)) - shown:
+            raise IntegrityError(f"cocflow would give {path.name} of case {case_id} a reader "
+                                 "the plan did not show; nothing was written")
+    return writes
 
 
 def _recused_in_meta(case_id: str, text: str) -> list[str]:

@@ -12,13 +12,23 @@ has changed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
+from cocflow.adapters import sops
 from cocflow.adapters.store import CASES_DIR, case_file, case_id_of
+from cocflow.domain import sealed
 from cocflow.domain.case import next_case_id
-from cocflow.errors import EnvironmentProblem
+from cocflow.domain.evidence import number_of as evidence_number
+from cocflow.errors import EnvironmentProblem, IntegrityError
 from cocflow.operations.check import require_clean_commit
-from cocflow.operations.workspace import Workspace, decrypt_case, seal
+from cocflow.operations.workspace import (
+    Workspace,
+    decrypt_case,
+    require_evidence_document,
+    require_recipients,
+    seal,
+)
 
 
 def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
@@ -63,48 +73,80 @@ def _rewrite(ws: Workspace, base: str, mapping: dict[str, str]) -> str:
     """Rebuild base..HEAD with the cases moved; returns the new head commit."""
     commits = ws.git.run("rev-list", "--reverse", f"{base}..HEAD").split()
     resealed: dict[str, str] = {}  # old blob -> new blob: unchanged versions stay unchanged
+    readers: dict[str, list[str]] = {}  # case id -> readers of its latest verified version
     parent = base
     with ws.git.private_index("cocflow-renumber-") as env:
         for commit in commits:
-            tree = _rewrite_tree(ws, commit, mapping, resealed, env)
+            tree = _rewrite_tree(ws, commit, mapping, resealed, readers, env)
             parent = _recommit(ws, commit, tree, parent, mapping)
     return parent
 
 
 def _rewrite_tree(ws: Workspace, commit: str, mapping: dict[str, str],
-                  resealed: dict[str, str], env: dict[str, str]) -> str:
+                  resealed: dict[str, str], readers: dict[str, list[str]],
+                  env: dict[str, str]) -> str:
     ws.git.run("read-tree", commit, env=env)
     for old, new in mapping.items():
-        _move_evidence(ws, old, new, env)
         entry = ws.git.run("ls-files", "--stage", "--", case_file(old), env=env).split()
-        if not entry:
-            continue
-        mode, blob = entry[0], entry[1]
-        if blob not in resealed:
-            resealed[blob] = _reseal(ws, blob, old, new)
-        ws.git.run("update-index", "--force-remove", "--", case_file(old), env=env)
-        ws.git.run("update-index", "--add", "--cacheinfo",
-                   f"{mode},{resealed[blob]},{case_file(new)}", env=env)
+        if entry:
+            mode, blob = entry[0], entry[1]
+            if blob not in resealed:
+                resealed[blob], readers[old] = _reseal(ws, blob, old, new)
+            ws.git.run("update-index", "--force-remove", "--", case_file(old), env=env)
+            ws.git.run("update-index", "--add", "--cacheinfo",
+                       f"{mode},{resealed[blob]},{case_file(new)}", env=env)
+        # Evidence follows the verified readers of its case, never its own `sops:` block.
+        _move_evidence(ws, old, new, env, resealed, readers.get(old, []))
     return ws.git.run("write-tree", env=env).strip()
 
 
-def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str]) -> None:
-    # Evidence files hold no id (only their folder does): the same blobs move folder.
+def _move_evidence(ws: Workspace, old: str, new: str, env: dict[str, str],
+                   resealed: dict[str, str], readers: list[str]) -> None:
+    # Evidence is bound to its case inside the encryption: each version is sealed anew
+    # under the new id (same recipients), like the case itself.
     folder = f"{CASES_DIR}/{old}/"
     for line in ws.git.run("ls-files", "--stage", "--", folder, env=env).splitlines():
         info, path = line.split("\t", 1)
         mode, blob = info.split()[:2]
-        moved = f"{CASES_DIR}/{new}/{path[len(folder):]}"
+        name = path[len(folder):]
+        moved = f"{CASES_DIR}/{new}/{name}"
+        if blob not in resealed:
+            resealed[blob] = _reseal_evidence(ws, blob, old, new, name, readers)
         ws.git.run("update-index", "--force-remove", "--", path, env=env)
-        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{blob},{moved}", env=env)
+        ws.git.run("update-index", "--add", "--cacheinfo", f"{mode},{resealed[blob]},{moved}",
+                   env=env)
 
 
-def _reseal(ws: Workspace, blob: str, old: str, new: str) -> str:
-    """One version of the case under its new id, re-encrypted; returns the new blob."""
+def _reseal_evidence(ws: Workspace, blob: str, old: str, new: str, name: str,
+                     readers: list[str]) -> str:
+    """One version of an evidence file bound to the new id, re-encrypted; the new blob."""
+    what = f"evidence {name} of case {old}"
+    text = ws.git.run("cat-file", "blob", blob, strip=False)
+    number = evidence_number(name) or 0
+    require_evidence_document(text, what)
+    plaintext = sops.decrypt_bytes(text, what, ws.keyring)
+    problem = sealed.binding_problem(sealed.evidence_binding(plaintext), old, number, None)
+    if problem is not None:
+        raise IntegrityError(f"{what}: {problem}; nothing was renumbered")
+    data = sealed.open_evidence(plaintext)
+    recipients = readers
+    if not recipients:
+        raise IntegrityError(f"{what} has no verified case version to take readers from; "
+                             "nothing was renumbered")
+    ciphertext = sops.encrypt_bytes(
+        sealed.seal_evidence(data, number, hashlib.sha256(data).hexdigest(), new),
+        recipients, ws.keyring)
+    require_recipients(ciphertext, recipients, what)
+    return ws.git.hash_object(ciphertext.encode("utf-8"))
+
+
+def _reseal(ws: Workspace, blob: str, old: str, new: str) -> tuple[str, list[str]]:
+    """One version of the case under its new id, re-encrypted: the new blob, and the readers
+    it was sealed to (its evidence follows them)."""
     document = decrypt_case(ws, old, ws.git.run("cat-file", "blob", blob, strip=False))
     document["meta"]["id"] = new
     ciphertext = seal(ws, document).encode("utf-8")
-    return ws.git.hash_object(ciphertext)
+    return ws.git.hash_object(ciphertext), list(document["readers"])
 
 
 def _recommit(ws: Workspace, commit: str, tree: str, parent: str,

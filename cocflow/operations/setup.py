@@ -28,7 +28,10 @@ CASES_README = (
     "Encrypted case files (cases/<id>.yaml) live here; cocflow writes them, never by hand.\n"
 )
 EMPTY_TEAM = "members: []\nescrow: []\nmin_recipients: 2\n"
-GITIGNORE = ".venv/\n__pycache__/\n*.tmp\n*.cocflow-edit*\n"
+# Plaintext that members save while working (a report, an email, an exported draft) and
+# editor swap files never reach a commit; `check` flags them too if forced in.
+GITIGNORE = (".venv/\n__pycache__/\n*.tmp\n*.cocflow-edit*\n*.eml\nreport*.yaml\n"
+             "*.swp\n*.swo\n*~\n.#*\n\\#*#\n")
 
 
 def init_repository(path: Path, ci: str = "github", install: str | None = None) -> Path:

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from cocflow.adapters.interrupts import deferred_interrupts
-from cocflow.errors import EnvironmentProblem, InvalidInput, SyncConflict
+from cocflow.errors import EnvironmentProblem, HistoryRefused, InvalidInput, SyncConflict
 from cocflow.operations import merge_driver as mergedriver
+from cocflow.operations.history import history_problems
 from cocflow.operations.renumber import renumber_collisions
 from cocflow.operations.workspace import Workspace
 
@@ -73,7 +74,9 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
     upstream = _upstream(ws)
     result = SyncResult(upstream.remote, upstream.branch, set_up=set_up)
     for _attempt in range(PUSH_ATTEMPTS):
+        previous = _tip(ws, upstream.tracking)
         _fetch(ws, upstream)
+        _refuse_broken_history(ws, upstream, previous)
         _integrate(ws, upstream, method, prefer, result)
         ahead = _count(ws, upstream.tracking, "HEAD") if _exists(ws, upstream.tracking) else 1
         if not push or ahead == 0:
@@ -85,6 +88,32 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
         f"{upstream.name} kept moving: the push was rejected {PUSH_ATTEMPTS} times; your "
         "commits are safe in this clone: run `cocflow sync` again"
     )
+
+
+def _refuse_broken_history(ws: Workspace, upstream: Upstream, previous: str | None) -> None:
+    """Accept no upstream commit that rewrites history (a rollback, a dropped recusal, a
+    deleted case...): name them, and put the remote-tracking ref back as it was."""
+    if not _exists(ws, upstream.tracking):
+        return
+    found = history_problems(ws.git, "HEAD", upstream.tracking)
+    if not found:
+        return
+    if previous is None:
+        ws.git.attempt("update-ref", "-d", upstream.tracking)
+    else:
+        ws.git.attempt("update-ref", upstream.tracking, previous)
+    shown = "; ".join(f"{p.file} {p.code}: {p.message}" for p in found[:5])
+    more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+    raise HistoryRefused(
+        f"sync refused {upstream.name} and changed nothing: its commits break the rule that "
+        f"history only grows: {shown}{more}. Tell the team: someone pushed an older or "
+        "edited version; restore it from history before anyone writes to these cases"
+    )
+
+
+def _tip(ws: Workspace, ref: str) -> str | None:
+    found = ws.git.attempt("rev-parse", "--verify", "--quiet", ref)
+    return found.out.strip() if found.ok else None
 
 
 def _with_roster_changes(ws: Workspace, result: SyncResult) -> SyncResult:

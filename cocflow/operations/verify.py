@@ -27,6 +27,7 @@ from cocflow.errors import (
     Tampered,
     Unreadable,
 )
+from cocflow.operations.evidence import read_evidence, unlisted_evidence
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
 
@@ -58,6 +59,7 @@ class _Outcome:
     verified: bool = False
     unreadable: Problem | None = None
     failed: Problem | None = None
+    evidence: tuple[Problem, ...] = ()
 
 
 
@@ -92,6 +94,7 @@ def _record(report: Report, outcome: _Outcome) -> None:
         report.unreadable.append(outcome.unreadable)
     if outcome.failed:
         report.failed.append(outcome.failed)
+    report.failed.extend(outcome.evidence)
 
 
 def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
@@ -106,7 +109,8 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
         parsed = sops.envelope(text, case_label(case_id), file)
         if not set(local_keys) & set(sops.age_recipients(parsed["sops"])):
             return _Outcome(case_id, unreadable=_unreadable(file, case_id, parsed, handle))
-        decrypt_case(ws, case_id, text)
+        document = decrypt_case(ws, case_id, text)
+        evidence = _evidence_problems(ws, document)
     except AccessDenied as exc:
         return _Outcome(case_id, unreadable=Problem(file, case_id, "not-a-recipient", str(exc)))
     except UnicodeDecodeError:
@@ -117,7 +121,29 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
         raise  # sops missing is no finding about a case: the whole run stops, exit 4
     except CocflowError as exc:
         return _Outcome(case_id, failed=Problem(file, case_id, _code(exc), str(exc)))
-    return _Outcome(case_id, verified=True)
+    return _Outcome(case_id, verified=not evidence, evidence=evidence)
+
+
+def _evidence_problems(ws: Workspace, case: dict[str, Any]) -> tuple[Problem, ...]:
+    """Each listed evidence file decrypted and checked against its record and binding; each
+    file in the folder that the case does not list is reported (never read)."""
+    case_id = case["meta"]["id"]
+    found = [Problem(f"{CASES_DIR}/{case_id}/{name}", case_id, "evidence-unlisted",
+                     f"{name} is in the folder of case {case_id} but not in its encrypted "
+                     "evidence list: not its evidence (copied from another case?); cocflow "
+                     "never re-encrypts it")
+             for name in unlisted_evidence(ws, case)]
+    for item in case.get("evidence") or []:
+        path = f"{CASES_DIR}/{case_id}/{ws.store.evidence_path(case_id, item['number']).name}"
+        try:
+            read_evidence(ws, case_id, item)
+        except AccessDenied as exc:
+            found.append(Problem(path, case_id, "not-a-recipient", str(exc)))
+        except EnvironmentProblem:
+            raise
+        except CocflowError as exc:
+            found.append(Problem(path, case_id, _code(exc), str(exc)))
+    return tuple(found)
 
 
 def _unreadable(file: str, case_id: str, parsed: dict[str, Any],

@@ -28,7 +28,6 @@ from cocflow.adapters.sops import Keyring
 from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
 from cocflow.domain import sealed
 from cocflow.domain.access import (
-    RecipientChange,
     Roster,
     count_readers,
     desired_recipients,
@@ -37,7 +36,6 @@ from cocflow.domain.access import (
     require_enough_readers,
 )
 from cocflow.domain.case import plaintext_leaves, recused_keys
-from cocflow.domain.evidence import number_of as evidence_number
 from cocflow.domain.roster import RosterChange, effective_roster, fingerprint, pending
 from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
 from cocflow.operations.parallel import parallel
@@ -262,8 +260,8 @@ def _require_enough(ws: Workspace, readers: Sequence[str], recused: Sequence[str
 
 def reencrypt(ws: Workspace, document: dict[str, Any],
               granted: Sequence[str] = ()) -> list[tuple[Path, str]]:
-    """THE re-encrypt step: the case, and each evidence file whose recipients differ from the
-    case's readers or that is still in format 1.
+    """THE re-encrypt step: the case, and each evidence file it lists whose recipients differ
+    from the case's readers or that is still in format 1.
 
     One post-condition for all of them: recipients equal the assessment's desired set (and,
     for the case, no plaintext leaf). Returns (path, ciphertext) pairs; nothing is written.
@@ -271,39 +269,52 @@ def reencrypt(ws: Workspace, document: dict[str, Any],
     case_id = document["meta"]["id"]
     writes = [(ws.store.path(case_id), seal(ws, document, granted))]
     # seal recorded the readers: the evidence follows its case exactly.
-    return writes + reencrypt_evidence(ws, case_id, document["readers"])
+    return writes + reencrypt_evidence(ws, document, document["readers"])
 
 
-def reencrypt_evidence(ws: Workspace, case_id: str, readers: Sequence[str]
+def reencrypt_evidence(ws: Workspace, document: dict[str, Any], readers: Sequence[str]
                        ) -> list[tuple[Path, str]]:
-    """Each evidence file of a case whose recipients differ from `readers` or that is still in
-    format 1, at exactly `readers` in format 2 with a new data key; (path, ciphertext) pairs."""
-    def rewrite(path: Path) -> tuple[Path, str] | None:
-        text = path.read_text(encoding="utf-8")
-        change = recipient_change(sops.recipients_of(text), readers)
-        if not change.needed and evidence_padded(text):
-            return None
-        return path, reencrypt_evidence_file(text, path, case_id, change, readers, ws.keyring)
+    """Each evidence file the verified case lists whose recipients differ from `readers` or
+    that is still in format 1, at exactly `readers` in format 2 with a new data key.
 
-    rewritten = parallel(rewrite, ws.store.evidence_files(case_id))
+    The case's encrypted evidence list is the only authority: a file in its folder that the
+    list does not name is never re-encrypted (`verify` and `evidence` report it).
+    """
+    case_id = document["meta"]["id"]
+
+    def rewrite(record: dict[str, Any]) -> tuple[Path, str] | None:
+        path = ws.store.evidence_path(case_id, record["number"])
+        if not path.is_file():
+            return None  # reading it says the file is missing
+        text = path.read_text(encoding="utf-8")
+        if not recipient_change(sops.recipients_of(text), readers).needed and \
+                evidence_padded(text):
+            return None
+        return path, reencrypt_evidence_file(text, path, case_id, record, readers, ws.keyring)
+
+    rewritten = parallel(rewrite, list(document.get("evidence") or []))
     return [entry for entry in rewritten if entry is not None]
 
 
-def reencrypt_evidence_file(text: str, path: Path, case_id: str, change: RecipientChange,
+def reencrypt_evidence_file(text: str, path: Path, case_id: str, record: dict[str, Any],
                             desired: Sequence[str], keyring: Keyring) -> str:
-    """One evidence file at the `desired` recipients (`change` from the current ones): a padded
-    file is rotated (sops rotate); a format-1 file is decrypted, sealed with its header and
-    padding, and encrypted anew."""
+    """One listed evidence file at the `desired` recipients: decrypted, checked against the
+    case's record (its binding, size and sha256), sealed with its binding and encrypted anew.
+    Never `sops rotate`, which would pass on whatever the file holds without looking."""
     what = f"evidence {path.name} of case {case_id}"
     require_evidence_document(text, what)
-    if evidence_padded(text):
-        new = sops.rotate(text, what, add=change.add, remove=change.remove, input_type="json",
-                          keyring=keyring)
-    else:
-        data = sops.decrypt_bytes(text, what, keyring)
-        number = evidence_number(path.name) or 0
-        plaintext = sealed.seal_evidence(data, number, hashlib.sha256(data).hexdigest())
-        new = sops.encrypt_bytes(plaintext, desired, keyring)
+    plaintext = sops.decrypt_bytes(text, what, keyring)
+    data = sealed.open_evidence(plaintext)
+    problem = sealed.binding_problem(sealed.evidence_binding(plaintext), case_id,
+                                     record["number"], record["sha256"])
+    if problem is None and (len(data) != record["size"]
+                            or hashlib.sha256(data).hexdigest() != record["sha256"]):
+        problem = "it does not match its recorded sha256: the file was replaced"
+    if problem is not None:
+        raise IntegrityError(f"{what}: {problem}; nothing was written: restore it from git "
+                             "history and tell the team")
+    sealed_data = sealed.seal_evidence(data, record["number"], record["sha256"], case_id)
+    new = sops.encrypt_bytes(sealed_data, desired, keyring)
     require_recipients(new, desired, what)
     return new
 
