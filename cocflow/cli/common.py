@@ -56,6 +56,12 @@ _complete_case_id = _completer("cases:case_ids")
 complete_handle = _completer("team:roster_handles")
 
 
+def complete_case_id_or_handle(ctx: click.Context, param: click.Parameter,
+                               incomplete: str) -> list[str]:
+    """Case ids, then handles (`share [ID]... HANDLE`)."""
+    return [*_complete_case_id(ctx, param, incomplete), *complete_handle(ctx, param, incomplete)]
+
+
 def case_id_argument(function: F) -> F:
     """The ID argument, with shell completion of existing case ids."""
     return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)

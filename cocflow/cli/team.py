@@ -61,7 +61,7 @@ def team_list(as_json: bool) -> None:
 @repo_option
 @json_option
 def team_add(handle: str, keys: tuple[str, ...], name: str | None, as_json: bool) -> None:
-    """Add a member to team.yaml (cases change only with `rekey`).
+    """Add a member to team.yaml (they read existing cases only after `share`).
 
     \b
     Example:
@@ -104,7 +104,7 @@ def team_remove(handle: str, as_json: bool) -> None:
 
 
 @team_group.command("set-keys")
-@click.argument("handle")
+@handle_argument
 @click.option("--key", "keys", multiple=True, required=True,
               help="An age (age1...) or ssh-ed25519 public key; repeat for more.")
 @repo_option
