@@ -218,3 +218,38 @@ def test_a_reported_name_that_matches_a_member_stops_intake_until_answered(repo,
     cleared = run("-C", str(repo), "new", "--from", "-", "--not-a-member", "Bob Smith",
                   input=report, as_member=keys["alice"])
     assert cleared.exit_code == 0, cleared.stderr
+
+
+def test_a_recused_handle_cannot_be_renamed_even_by_team_accept(world, run, keys):
+    """A handle recused anywhere is never renamed: accept refuses, the clone keeps its roster."""
+    _case_id, attacker, honest = world
+    forge_roster(attacker, lambda d: member(d, "bob").update(handle="robert"))
+    assert run("-C", str(honest), "sync", as_member=keys["alice"]).exit_code == 0
+    accepted = honest.joinpath(".git", "cocflow", "accepted-team.json").read_text()
+    refused = run("-C", str(honest), "team", "accept", "--yes", as_member=keys["alice"])
+    assert refused.exit_code == 2, refused.stderr
+    assert "bob" in refused.stderr and "recused" in refused.stderr
+    assert honest.joinpath(".git", "cocflow", "accepted-team.json").read_text() == accepted
+
+
+def test_a_recusal_from_before_keys_were_recorded_gets_the_accepted_keys_of_its_member(
+        repo, run, keys):
+    """A format-1 recusal names only a handle; after bob renamed himself in team.yaml, the
+    first write still records bob's keys as the clone accepted them."""
+    from tests.legacy import format1_case, write_format1_case
+
+    write_format1_case(repo, format1_case("2026-0002", "Not bob", recused=("bob",)),
+                       [keys["alice"].public, keys["carol"].public])
+    git(repo, "add", "cases")
+    git(repo, "commit", "--no-verify", "-qm", "a case written by format 1")
+    assert run("-C", str(repo), "whoami", as_member=keys["alice"]).exit_code == 0
+    forge_local = yaml.safe_load((repo / "team.yaml").read_text())
+    member(forge_local, "bob").update(handle="robert")
+    (repo / "team.yaml").write_text(yaml.safe_dump(forge_local, sort_keys=False))
+    git(repo, "commit", "--no-verify", "-qam", "team: bob is robert now")
+    assert run("-C", str(repo), "note", "2026-0002", "-m", "x",
+               as_member=keys["alice"]).exit_code == 0
+    from cocflow.domain.roster import fingerprint
+
+    meta = yaml.safe_load((repo / "cases" / "2026-0002.yaml").read_text())["meta"]
+    assert meta["recused_keys"] == [fingerprint(keys["bob"].public)]

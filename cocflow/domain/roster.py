@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cocflow.domain.access import Member, Roster
@@ -110,6 +111,14 @@ def effective_roster(accepted: Roster, current: Roster) -> Roster:
         escrow=tuple(k for k in accepted.escrow if k in current.escrow),
         min_recipients=max(accepted.min_recipients, current.min_recipients),
     )
+
+
+def recused_renames(changes: Iterable[RosterChange],
+                    recused: Mapping[str, Sequence[str]]) -> list[tuple[RosterChange, str]]:
+    """Renames of a handle recused from some case (`recused`: handle -> case ids), each with
+    the first case: a recused handle is never renamed."""
+    return [(change, recused[change.handle][0]) for change in changes
+            if change.kind == RENAMED and recused.get(change.handle)]
 
 
 def pending(accepted: Roster, current: Roster) -> list[RosterChange]:

@@ -20,7 +20,7 @@ from cocflow.adapters.config import (
 from cocflow.adapters.paths import find_root
 from cocflow.domain.access import Member, Roster, readers, require_handle
 from cocflow.domain.case import recused_handles
-from cocflow.domain.roster import RosterChange, roster_changes
+from cocflow.domain.roster import RosterChange, recused_renames, roster_changes
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace, commit
 
@@ -151,6 +151,23 @@ def accept_roster(ws: Workspace, review: RosterReview) -> RosterReview:
     if review.changes != tuple(roster_changes(ws.accepted.roster, ws.team_roster)):
         raise InvalidInput("team.yaml changed while you were reviewing it; run "
                            "`cocflow team accept` again")
+    renamed = recused_renames(review.changes, _recused_anywhere(ws))
+    if renamed:
+        change, case_id = renamed[0]
+        raise InvalidInput(f"team.yaml renames {change.handle} ({change.detail}), who is "
+                           f"recused from case {case_id}: a recused handle is never renamed; "
+                           f"put {change.handle} back in team.yaml (revert the commit that "
+                           "renamed it), then accept")
     save_accepted_roster(ws.accepted_roster_path,
                          AcceptedRoster(ws.team_roster, ws.git.head()))
     return review
+
+
+def _recused_anywhere(ws: Workspace) -> dict[str, list[str]]:
+    """Each handle recused from some case, with those cases (plaintext meta: a forged meta
+    can only make this refuse more; the keys recorded inside each case still decide)."""
+    found: dict[str, list[str]] = {}
+    for meta in ws.store.all_meta():
+        for handle in recused_handles(meta) or ():
+            found.setdefault(handle, []).append(meta["id"])
+    return found

@@ -216,10 +216,11 @@ def seal(ws: Workspace, document: dict[str, Any], granted: Sequence[str] = ()) -
 
 
 def _record_recused_keys(ws: Workspace, document: dict[str, Any]) -> None:
-    """A recusal written before keys were recorded gets the keys its member holds now."""
+    """A recusal written before keys were recorded gets the keys its member holds now: as
+    this clone accepted them, or as team.yaml lists them."""
     for record in document.get("recusals") or []:
         if not record.get("keys"):
-            held = [member.keys for roster in (ws.roster, ws.team_roster)
+            held = [member.keys for roster in (ws.accepted.roster, ws.team_roster)
                     if (member := roster.member(record["handle"])) is not None]
             record["keys"] = sorted({key for keys in held for key in keys})
 
