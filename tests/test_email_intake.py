@@ -174,11 +174,13 @@ def test_a_sender_clock_slightly_ahead_counts_as_received_now():
 # --- intake through the CLI -------------------------------------------------------------------
 
 @pytest.fixture
-def repo(repo: Path) -> Path:
+def repo(repo: Path, run) -> Path:
     """Email intake needs triage readers: bob reads every email case with whoever opens it."""
     (repo / "cocflow.yaml").write_text((repo / "cocflow.yaml").read_text()
                                        + "triage_readers: [bob]\n")
     git(repo, "commit", "-qam", "triage readers")
+    accepted = run("-C", str(repo), "team", "accept", "--yes")  # a widening: accepted by hand
+    assert accepted.exit_code == 0 and "bob: triage reader added" in accepted.stderr
     return repo
 
 

@@ -253,3 +253,35 @@ def test_a_recusal_from_before_keys_were_recorded_gets_the_accepted_keys_of_its_
 
     meta = yaml.safe_load((repo / "cases" / "2026-0002.yaml").read_text())["meta"]
     assert meta["recused_keys"] == [fingerprint(keys["bob"].public)]
+
+
+def test_triage_readers_pushed_in_cocflow_yaml_wait_for_acceptance(world, run, keys):
+    """bob adds himself to triage_readers: an email about him, which does not name him,
+    reaches only the triage readers this clone accepted (carol), never bob."""
+    from tests.test_email_intake import ENV, make_email
+
+    _case_id, attacker, honest = world
+    config = honest / "cocflow.yaml"
+    config.write_text(config.read_text() + "triage_readers: [carol]\n")
+    git(honest, "commit", "-qam", "carol reads email cases in triage")
+    git(honest, "push", "--quiet", "origin", "HEAD")
+    assert run("-C", str(honest), "team", "accept", "--yes",
+               as_member=keys["alice"]).exit_code == 0
+    git(attacker, "pull", "--quiet", "--rebase")
+    forged = attacker / "cocflow.yaml"
+    forged.write_text(forged.read_text().replace("[carol]", "[carol, bob]"))
+    git(attacker, "commit", "--no-verify", "-qam", "bob helps with triage")
+    git(attacker, "push", "--quiet", "origin", "HEAD")
+    synced = run("-C", str(honest), "sync", as_member=keys["alice"])
+    assert synced.exit_code == 0 and "bob: triage reader added" in synced.stderr
+    opened = run("-C", str(honest), "new", "--from-email", "-", "--json",
+                 input=make_email(text="The tall one from the team."), as_member=keys["alice"],
+                 env=ENV)
+    assert opened.exit_code == 0, opened.stderr
+    case = honest / "cases" / f"{json.loads(opened.stdout)['id']}.yaml"
+    assert sorted(recipients(honest, case.stem)) == sorted([keys["alice"].public,
+                                                              keys["carol"].public])
+    assert raw_sops_decrypt(case, keys["bob"]).returncode == 128
+    shown = run("-C", str(honest), "team", "accept", "--json", "--yes", as_member=keys["alice"])
+    assert {"kind": "triage reader added", "handle": "bob", "detail": "in cocflow.yaml",
+            "keys": []} in json.loads(shown.stdout)["pending"]

@@ -53,6 +53,8 @@ class AcceptedRoster:
 
     roster: Roster
     commit: str | None
+    # cocflow.yaml's triage_readers as accepted; None in a file written before they were kept.
+    triage_readers: tuple[str, ...] | None = None
 
 
 def load_accepted_roster(path: Path) -> AcceptedRoster | None:
@@ -68,16 +70,18 @@ def load_accepted_roster(path: Path) -> AcceptedRoster | None:
                                  "`cocflow team accept` after checking team.yaml with the "
                                  "team") from None
     schema.validate("team", document.get("roster"), "the accepted roster")
+    triage = document.get("triage_readers")
     return AcceptedRoster(validate_roster(Roster.from_document(document["roster"])),
-                          document.get("commit"))
+                          document.get("commit"),
+                          tuple(str(h) for h in triage) if isinstance(triage, list) else None)
 
 
 def save_accepted_roster(path: Path, accepted: AcceptedRoster) -> None:
     """Keep the accepted roster (mode 0600, like the rest of a clone's private state)."""
     import json
 
-    text = json.dumps({"commit": accepted.commit, "roster": accepted.roster.to_document()},
-                      indent=2)
+    text = json.dumps({"commit": accepted.commit, "roster": accepted.roster.to_document(),
+                       "triage_readers": list(accepted.triage_readers or ())}, indent=2)
     write_atomic(path, text + "\n", mode=0o600)
 
 

@@ -139,7 +139,8 @@ def _warn_pending_roster(ws: Workspace) -> None:
         return  # the command itself reports a broken roster
     if changes:
         handles = ", ".join(dict.fromkeys(change.handle for change in changes))
-        click.echo(f"Warning: team.yaml has {len(changes)} change(s) this clone has not "
+        click.echo(f"Warning: team.yaml (or triage_readers in cocflow.yaml) has {len(changes)} "
+                   "change(s) this clone has not "
                    f"accepted ({handles}); they give nobody access until you check them with "
                    "the people concerned and run `cocflow team accept`", err=True)
 

@@ -23,8 +23,10 @@ RENAMED = "handle renamed"
 ESCROW_ADDED = "escrow key added"
 ESCROW_REMOVED = "escrow key removed"
 SETTINGS = "settings changed"
+TRIAGE_ADDED = "triage reader added"
+TRIAGE_REMOVED = "triage reader removed"
 # Changes that would widen who can read, or weaken a protection: they wait for acceptance.
-WIDENING = frozenset({ADDED, KEY_ADDED, RENAMED, ESCROW_ADDED, SETTINGS})
+WIDENING = frozenset({ADDED, KEY_ADDED, RENAMED, ESCROW_ADDED, SETTINGS, TRIAGE_ADDED})
 
 
 def fingerprint(key: str) -> str:
@@ -93,6 +95,20 @@ def _escrow_changes(before: tuple[str, ...], after: tuple[str, ...]) -> list[Ros
     removed = tuple(k for k in before if k not in after)
     found = [RosterChange(ESCROW_ADDED, "escrow", added)] if added else []
     return found + ([RosterChange(ESCROW_REMOVED, "escrow", removed)] if removed else [])
+
+
+def triage_changes(accepted: Sequence[str], current: Sequence[str]) -> list[RosterChange]:
+    """Handles cocflow.yaml adds to or removes from `triage_readers` (who reads email cases
+    before anyone knows who is involved) since this clone accepted them."""
+    where = "in cocflow.yaml"
+    return [*(RosterChange(TRIAGE_ADDED, h, (), where) for h in current if h not in accepted),
+            *(RosterChange(TRIAGE_REMOVED, h, (), where) for h in accepted if h not in current)]
+
+
+def effective_triage_readers(accepted: Sequence[str], current: Sequence[str]) -> tuple[str, ...]:
+    """The triage readers intake may use: cocflow.yaml's, minus any this clone has not
+    accepted (a removal counts at once, an addition after `team accept`)."""
+    return tuple(handle for handle in current if handle in accepted)
 
 
 def effective_roster(accepted: Roster, current: Roster) -> Roster:

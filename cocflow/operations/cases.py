@@ -51,9 +51,8 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
     readers = None
     if triage_message is not None:
-        _require_triage_readers(ws, ws.config.triage_readers)
-        readers, named = triage_readers(ws.roster, actor, ws.config.triage_readers,
-                                        triage_message)
+        _require_triage_readers(ws, ws.triage_readers)
+        readers, named = triage_readers(ws.roster, actor, ws.triage_readers, triage_message)
         wishes += [{"handle": h, "reason": "conflict-of-interest",
                     "note": "named in the message at intake"} for h in named]
     recusals = intake_recusals(report, wishes, ws.roster, actor, now)

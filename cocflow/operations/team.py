@@ -17,10 +17,10 @@ from cocflow.adapters.config import (
     save_accepted_roster,
     validate_roster,
 )
-from cocflow.adapters.paths import find_root
+from cocflow.adapters.paths import CONFIG_FILE, find_root
 from cocflow.domain.access import Member, Roster, readers, require_handle
 from cocflow.domain.case import recused_handles
-from cocflow.domain.roster import RosterChange, recused_renames, roster_changes
+from cocflow.domain.roster import RosterChange, recused_renames
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace, commit
 
@@ -89,9 +89,8 @@ def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: s
     accepted = ws.accepted
     path = ws.root / TEAM_FILE
     commit(ws, [(path, roster_text(updated, path, added=added, removed=removed))], message)
-    save_accepted_roster(ws.accepted_roster_path,
-                         AcceptedRoster(validate_roster(change(accepted.roster)),
-                                        accepted.commit))
+    save_accepted_roster(ws.accepted_roster_path, dataclasses.replace(
+        accepted, roster=validate_roster(change(accepted.roster))))
 
 
 def remove_member(ws: Workspace, handle: str) -> list[str]:
@@ -137,18 +136,18 @@ class RosterReview:
 
 def review_roster(ws: Workspace) -> RosterReview:
     """What changed in team.yaml since this clone accepted the roster, and who changed it."""
-    changes = roster_changes(ws.accepted.roster, ws.team_roster)
+    changes = ws.roster_changes()
     since = ws.accepted.commit
     revisions = [f"{since}..HEAD"] if since and ws.git.attempt(
         "merge-base", "--is-ancestor", since, "HEAD").ok else ["HEAD"]
     log = ws.git.run("log", "--format=%h %an <%ae> %ad %s", "--date=short", *revisions,
-                     "--", TEAM_FILE) if changes and ws.git.head() else ""
+                     "--", TEAM_FILE, CONFIG_FILE) if changes and ws.git.head() else ""
     return RosterReview(tuple(changes), tuple(filter(None, log.splitlines())))
 
 
 def accept_roster(ws: Workspace, review: RosterReview) -> RosterReview:
     """Accept team.yaml as it is now (after `review` was shown and confirmed)."""
-    if review.changes != tuple(roster_changes(ws.accepted.roster, ws.team_roster)):
+    if review.changes != tuple(ws.roster_changes()):
         raise InvalidInput("team.yaml changed while you were reviewing it; run "
                            "`cocflow team accept` again")
     renamed = recused_renames(review.changes, _recused_anywhere(ws))
@@ -159,7 +158,8 @@ def accept_roster(ws: Workspace, review: RosterReview) -> RosterReview:
                            f"put {change.handle} back in team.yaml (revert the commit that "
                            "renamed it), then accept")
     save_accepted_roster(ws.accepted_roster_path,
-                         AcceptedRoster(ws.team_roster, ws.git.head()))
+                         AcceptedRoster(ws.team_roster, ws.git.head(),
+                                        ws.config.triage_readers))
     return review
 
 
