@@ -45,9 +45,14 @@ def forge_roster(clone: Path, change) -> None:  # type: ignore[no-untyped-def]
 
 
 def routine(run, clone: Path, keys, case_id: str) -> list[int]:  # type: ignore[no-untyped-def]
-    """What an honest member does on a normal day: sync, CI's advice (rekey), a note."""
+    """What an honest member does on a normal day: sync, CI's advice (rekey), a note, a
+    move, a piece of evidence, and sync again (the merge driver, if anything crossed)."""
+    evidence = clone.parent / f"{clone.name}-screenshot.png"
+    evidence.write_bytes(b"\x89PNG what was said")
     codes = []
-    for args in (("sync",), ("rekey",), ("note", case_id, "-m", "called the reporter")):
+    for args in (("sync",), ("rekey",), ("note", case_id, "-m", "called the reporter"),
+                 ("move", case_id, "acknowledged", "-m", "replied"),
+                 ("attach", case_id, str(evidence)), ("sync",)):
         codes.append(run("-C", str(clone), *args, as_member=keys["alice"]).exit_code)
     return codes
 
@@ -57,10 +62,23 @@ def member(document: dict, handle: str) -> dict:
 
 
 def assert_attacker_locked_out(clone: Path, case_id: str, keys) -> None:  # type: ignore[no-untyped-def]
-    case = clone / "cases" / f"{case_id}.yaml"
+    """Neither of the attacker's keys opens any version of the case or its evidence in the
+    honest clone's history (bob was recused at intake: every version is after it)."""
     for key in (keys["bob"], keys["dave"]):
         assert key.public not in recipients(clone, case_id)
-        assert raw_sops_decrypt(case, key).returncode == 128
+    versions = 0
+    for commit in git(clone, "log", "--format=%H", "--", "cases").split():
+        listed = git(clone, "ls-tree", "-r", "--name-only", commit, "--", "cases").split()
+        for path in (p for p in listed if p.startswith(f"cases/{case_id}")):
+            copy = clone.parent / f"version-{versions}{Path(path).suffix}"
+            copy.write_bytes(subprocess.run(["git", "-C", str(clone), "show",
+                                             f"{commit}:{path}"], capture_output=True,
+                                            check=True).stdout)
+            versions += 1
+            for key in (keys["bob"], keys["dave"]):
+                assert raw_sops_decrypt(copy, key).returncode == 128, (commit, path, key.handle)
+            assert raw_sops_decrypt(copy, keys["alice"]).returncode == 0, (commit, path)
+    assert versions >= 1
 
 
 def test_a_replaced_member_key_never_becomes_a_recipient(world, run, keys):
@@ -69,7 +87,9 @@ def test_a_replaced_member_key_never_becomes_a_recipient(world, run, keys):
     synced = run("-C", str(honest), "sync", as_member=keys["alice"])
     assert synced.exit_code == 0  # sync brings the forged roster, which adds nobody
     assert "carol: key added" in synced.stderr and "SHA256:" in synced.stderr
-    routine(run, honest, keys, case_id)
+    # carol's accepted key is gone from team.yaml, her new one not accepted: bob recused,
+    # alice alone is too few, so every write refuses (and says so) rather than widen.
+    assert routine(run, honest, keys, case_id) == [0, 2, 2, 2, 2, 0]
     assert_attacker_locked_out(honest, case_id, keys)
     warned = run("-C", str(honest), "whoami", as_member=keys["alice"])
     assert "not accepted" in warned.stderr and "carol" in warned.stderr
@@ -78,7 +98,7 @@ def test_a_replaced_member_key_never_becomes_a_recipient(world, run, keys):
 def test_an_attacker_key_under_escrow_never_becomes_a_recipient(world, run, keys):
     case_id, attacker, honest = world
     forge_roster(attacker, lambda d: d.update(escrow=[keys["dave"].public]))
-    routine(run, honest, keys, case_id)
+    assert routine(run, honest, keys, case_id) == [0] * 6
     assert_attacker_locked_out(honest, case_id, keys)
     assert run("-C", str(honest), "note", case_id, "-m", "x",
                as_member=keys["alice"]).exit_code == 0  # routine work goes on
@@ -87,7 +107,7 @@ def test_an_attacker_key_under_escrow_never_becomes_a_recipient(world, run, keys
 def test_a_renamed_recused_handle_does_not_bring_its_keys_back(world, run, keys):
     case_id, attacker, honest = world
     forge_roster(attacker, lambda d: member(d, "bob").update(handle="robert"))
-    routine(run, honest, keys, case_id)
+    assert routine(run, honest, keys, case_id) == [0] * 6
     assert_attacker_locked_out(honest, case_id, keys)
 
 
