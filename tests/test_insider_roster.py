@@ -305,3 +305,35 @@ def test_triage_readers_pushed_in_cocflow_yaml_wait_for_acceptance(world, run, k
     shown = run("-C", str(honest), "team", "accept", "--json", "--yes", as_member=keys["alice"])
     assert {"kind": "triage reader added", "handle": "bob", "detail": "in cocflow.yaml",
             "keys": []} in json.loads(shown.stdout)["pending"]
+
+
+@pytest.mark.parametrize(("change", "kinds"), [
+    (lambda d, keys: member(d, "bob").update(keys=[keys["dave"].public]),
+     {"key added", "key removed"}),
+    (lambda d, keys: member(d, "bob")["keys"].append(keys["dave"].public), {"key added"}),
+    (lambda d, keys: d["members"].remove(member(d, "bob")), {"removed"}),
+])
+def test_check_since_names_pushed_changes_to_a_recused_members_keys(world, run, keys, change,
+                                                                    kinds):
+    """CI runs `check --since BASE`: the pushed commits change bob's keys (bob is recused)."""
+    case_id, attacker, _honest = world
+    base = git(attacker, "rev-parse", "HEAD").strip()
+    assert run("-C", str(attacker), "check", "--since", base).exit_code == 0
+    forge_roster(attacker, lambda d: change(d, keys))
+    found = run("-C", str(attacker), "check", "--since", base, "--json")
+    assert found.exit_code == 1
+    problems = [p for p in json.loads(found.stdout)["problems"]
+                if p["code"] == "recused-member-changed"]
+    assert problems and {p["case"] for p in problems} == {case_id}
+    assert all("bob" in p["message"] for p in problems)
+    assert {k for k in kinds if any(k in p["message"] for p in problems)} == kinds
+
+
+def test_check_since_leaves_a_change_to_a_member_recused_nowhere_alone(world, run, keys):
+    _case_id, attacker, _honest = world
+    base = git(attacker, "rev-parse", "HEAD").strip()
+    forge_roster(attacker, lambda d: member(d, "carol")["keys"].append(keys["dave"].public))
+    assert run("-C", str(attacker), "check", "--since", base).exit_code == 0
+    assert run("-C", str(attacker), "check", "--since", "0" * 40).exit_code == 0  # new branch
+    unknown = run("-C", str(attacker), "check", "--since", "1" * 40)
+    assert unknown.exit_code == 2 and "fetch" in unknown.stderr

@@ -172,6 +172,18 @@ def test_cases_are_checked_without_a_key():
     assert "SOPS_AGE" not in (WORKFLOWS / "cases.yml").read_text()
 
 
+def test_cases_compare_the_roster_with_where_the_change_starts():
+    """`check --since BASE` on the full history: a push changing a recused member's keys is
+    a finding (the pull request's base, the merge queue's, or the commit before the push)."""
+    document = load(WORKFLOWS / "cases.yml")
+    [checkout] = [s for s in steps(document) if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"]["fetch-depth"] == 0
+    [check] = [s for s in steps(document) if "cocflow check" in s.get("run", "")]
+    assert check["run"] == 'cocflow check --since "$BASE"'
+    assert check["env"]["BASE"] == ("${{ github.event.pull_request.base.sha || "
+                                    "github.event.merge_group.base_sha || github.event.before }}")
+
+
 def test_deadlines_run_daily_and_by_hand_with_only_the_workflow_token():
     document = load(WORKFLOWS / "deadlines.yml")
     assert set(triggers(document)) == {"schedule", "workflow_dispatch"}
@@ -221,7 +233,9 @@ def test_gitlab_ci_matches_gitlabs_schema_and_is_keyless(gitlab_repository):
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (gitlab_repository / ".github").exists()
     document = load(path)
-    assert "cocflow check" in document["cases"]["script"]
+    assert document["cases"]["script"] == [
+        'cocflow check --since "${CI_MERGE_REQUEST_DIFF_BASE_SHA:-${CI_COMMIT_BEFORE_SHA:-}}"']
+    assert document["cases"]["variables"] == {"GIT_DEPTH": "0"}  # the base is in the history
     assert document["deadlines"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
     assert "cocflow notify webhook" in "\n".join(document["deadlines"]["script"])
     assert document[".install-cocflow"]["before_script"] == \

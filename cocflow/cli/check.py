@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 @click.option("--staged", is_flag=True,
               help="Check the versions staged in the git index, and only the files the next "
                    "commit changes (the pre-commit hook).")
+@click.option("--since", metavar="REV",
+              help="Also compare team.yaml with this commit (where a push or pull request "
+                   "starts, in CI): a change to the keys of a recused member is a problem.")
 @repo_option
 @json_option
-def check_command(staged: bool, as_json: bool) -> None:
+def check_command(staged: bool, since: str | None, as_json: bool) -> None:
     """Check the repository without a key: every problem, never any case content.
 
     Plaintext outside meta, meta against its schema, file names and ids, recipients
@@ -40,10 +43,11 @@ def check_command(staged: bool, as_json: bool) -> None:
       cocflow check
       cocflow check --json
       cocflow check --staged       (what the pre-commit hook runs)
+      cocflow check --since origin/main
     """
     from cocflow.operations.check import check_repository
 
-    report = check_repository(keyless_workspace().root, staged)
+    report = check_repository(keyless_workspace().root, staged, since)
     if as_json:
         emit_json(report.to_json())
     else:

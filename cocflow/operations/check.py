@@ -34,9 +34,10 @@ from cocflow.domain.rules import (
     masked,
     plain_comment_lines,
     recusal_findings,
+    recused_member_changes,
     roster_findings,
 )
-from cocflow.errors import CocflowError, ProblemsFound
+from cocflow.errors import CocflowError, InvalidInput, ProblemsFound
 
 
 class Snapshot(Protocol):
@@ -84,9 +85,10 @@ class StagedIndex:
 class CommittedTree(StagedIndex):
     """Files as a commit holds them (a rewritten commit before any branch points at it)."""
 
-    def __init__(self, repo: GitRepo, commit: str) -> None:
+    def __init__(self, repo: GitRepo, commit: str,
+                 pathspecs: tuple[str, ...] = (f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)) -> None:
         self.repo = repo
-        self.entries = repo.tree_entries(commit, f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
+        self.entries = repo.tree_entries(commit, *pathspecs)
 
 
 def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
@@ -98,16 +100,37 @@ def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
                             f"{first.message} ({len(report.problems)} problem(s))")
 
 
-def check_repository(root: Path, staged: bool = False) -> CheckReport:
-    """Check the working tree, or (staged) the files the next commit changes, as staged."""
+def check_repository(root: Path, staged: bool = False, since: str | None = None) -> CheckReport:
+    """Check the working tree, or (staged) the files the next commit changes, as staged.
+
+    With `since` (the commit a push or pull request starts from, in CI), team.yaml as it
+    was there is compared too: a change to a recused member's keys is a finding.
+    """
+    base = _roster_at(GitRepo(root), since) if since else None
     if not staged:
-        return run_checks(WorkingTree(root))
+        return run_checks(WorkingTree(root), base=base)
     repo = GitRepo(root)
-    return run_checks(StagedIndex(repo), scope=repo.staged_paths())
+    return run_checks(StagedIndex(repo), scope=repo.staged_paths(), base=base)
 
 
-def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
-    """Every problem in the snapshot; with a scope, only those of the files in it."""
+def _roster_at(repo: GitRepo, revision: str) -> Roster | None:
+    """team.yaml at `revision`; None for git's all-zero "no commit" (a new branch)."""
+    if set(revision) == {"0"}:
+        return None
+    found = repo.attempt("rev-parse", "--verify", "--quiet", "--end-of-options",
+                         f"{revision}^{{commit}}")
+    if not found.ok:
+        raise InvalidInput(f"--since {revision!r} is not a commit in this clone: fetch the "
+                           "history it names (actions/checkout: fetch-depth: 0)")
+    tree = CommittedTree(repo, found.out, (TEAM_FILE,))
+    roster, _problems = _load_team(tree, tree.paths())
+    return roster
+
+
+def run_checks(snapshot: Snapshot, scope: set[str] | None = None,
+               base: Roster | None = None) -> CheckReport:
+    """Every problem in the snapshot; with a scope, only those of the files in it; with a
+    `base` roster, changes since it to the keys of a recused member."""
     paths = snapshot.paths()
     def wanted(path: str) -> bool:
         return scope is None or path in scope
@@ -127,6 +150,8 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport
     if roster is not None:
         for info in infos.values():
             problems += recusal_findings(info, roster)
+        if base is not None:
+            problems += recused_member_changes(base, roster, _recused_anywhere(infos))
     by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
     for path in paths:
         if path.startswith(f"{CASES_DIR}/") and path not in infos and wanted(path):
@@ -134,6 +159,14 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport
     kept = tuple(p for p in problems if wanted(p.file))
     in_scope = len(paths) if scope is None else len([p for p in paths if p in scope])
     return CheckReport(len(case_paths), kept, scope is not None, in_scope)
+
+
+def _recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path, info in infos.items():
+        for handle in info.recused:
+            found.setdefault(handle, []).append(info.label or path)
+    return found
 
 
 def _is_case_file(path: str) -> bool:
