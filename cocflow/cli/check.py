@@ -54,6 +54,9 @@ def check_command(staged: bool, since: str | None, as_json: bool) -> None:
         for problem in report.problems:
             case = f" [{problem.case}]" if problem.case else ""
             say(f"{problem.file}{case} {problem.code}: {problem.message}")
+        if report.triage and not staged:
+            say(f"in triage: {', '.join(report.triage)} (readable by the opener, triage "
+                "readers and escrow until `cocflow share ID --team`)")
         if report.ok:
             say(f"OK: {report.files_in_scope} staged change(s) checked, no problems."
                 if staged else f"OK: {report.cases} case(s) checked, no problems.")

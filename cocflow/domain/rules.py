@@ -87,6 +87,7 @@ class CheckReport:
     problems: tuple[Problem, ...]
     staged: bool = False
     files_in_scope: int = 0
+    triage: tuple[str, ...] = ()  # case ids not yet shared with the team (meta.triage)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +95,7 @@ class CheckReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "cases": self.cases,
-                "problems": [p.to_json() for p in self.problems]}
+                "problems": [p.to_json() for p in self.problems], "triage": list(self.triage)}
 
 
 @dataclass

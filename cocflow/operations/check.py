@@ -158,7 +158,8 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None,
             problems += _check_other(path, snapshot, by_id, roster)
     kept = tuple(p for p in problems if wanted(p.file))
     in_scope = len(paths) if scope is None else len([p for p in paths if p in scope])
-    return CheckReport(len(case_paths), kept, scope is not None, in_scope)
+    triage = tuple(sorted(info.meta_id for info in infos.values() if info.triage and info.meta_id))
+    return CheckReport(len(case_paths), kept, scope is not None, in_scope, triage)
 
 
 def _recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
