@@ -337,3 +337,21 @@ def test_check_since_leaves_a_change_to_a_member_recused_nowhere_alone(world, ru
     assert run("-C", str(attacker), "check", "--since", "0" * 40).exit_code == 0  # new branch
     unknown = run("-C", str(attacker), "check", "--since", "1" * 40)
     assert unknown.exit_code == 2 and "fetch" in unknown.stderr
+
+
+def test_a_recusal_at_intake_records_the_keys_team_yaml_gives_the_member_too(world, run, keys):
+    """bob pushed a second key (not accepted): a case about him records both as his, so the
+    pushed one never reads it under another name later."""
+    from cocflow.domain.roster import fingerprint
+    from tests.conftest import report_yaml
+
+    _case_id, attacker, honest = world
+    forge_roster(attacker, lambda d: member(d, "bob")["keys"].append(keys["dave"].public))
+    assert run("-C", str(honest), "sync", as_member=keys["alice"]).exit_code == 0
+    report = report_yaml(reported=[{"name": "B.", "contact": None, "team_handle": "bob"}])
+    opened = run("-C", str(honest), "new", "--from", "-", "--json", input=report,
+                 as_member=keys["alice"])
+    assert opened.exit_code == 0, opened.stderr
+    case = honest / "cases" / f"{json.loads(opened.stdout)['id']}.yaml"
+    assert yaml.safe_load(case.read_text())["meta"]["recused_keys"] == sorted(
+        fingerprint(keys[h].public) for h in ("bob", "dave"))

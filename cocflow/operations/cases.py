@@ -55,7 +55,7 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         readers, named = triage_readers(ws.roster, actor, ws.triage_readers, triage_message)
         wishes += [{"handle": h, "reason": "conflict-of-interest",
                     "note": "named in the message at intake"} for h in named]
-    recusals = intake_recusals(report, wishes, ws.roster, actor, now)
+    recusals = intake_recusals(report, wishes, ws.roster, actor, now, ws.team_roster)
     case_id = next_case_id(received_at.year, ws.store.ids())
     require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
     deadline = deadlines.respond_by(received_at, ws.config.response_days)
