@@ -124,18 +124,18 @@ def check_recipient(key: str) -> str:
 
 
 def roster_text(roster: Roster, current: Path | None = None, added: Member | None = None,
-                removed: str | None = None) -> str:
+                removed: str | None = None, rekeyed: Member | None = None) -> str:
     """team.yaml as cocflow writes it, validated against its schema.
 
-    With the `current` file and one `added` member or one `removed` handle, the file is
-    edited in place instead, keeping the team's comments and order.
+    With the `current` file and one `added` member, one `removed` handle or one member
+    `rekeyed`, the file is edited in place instead, keeping the team's comments and order.
     """
     document = roster.to_document()
     schema.validate("team", document, TEAM_FILE)
-    if current is not None and (added or removed) and current.is_file():
+    if current is not None and (added or removed or rekeyed) and current.is_file():
         from cocflow.adapters.roster_yaml import edited_text
 
-        text = edited_text(current, roster, added, removed)
+        text = edited_text(current, roster, added, removed, rekeyed)
         if text is not None:
             return text
     return TEAM_HEADER + yamlio.dump(document)

@@ -68,7 +68,7 @@ def set_keys(ws: Workspace, handle: str, keys: Iterable[str]) -> Member:
         return dataclasses.replace(roster, members=tuple(
             member if m.handle == handle else m for m in roster.members))
 
-    _commit_roster(ws, change, f"team: new keys for {handle}")
+    _commit_roster(ws, change, f"team: new keys for {handle}", rekeyed=member)
     return member
 
 
@@ -80,7 +80,8 @@ def _clean_keys(keys: Iterable[str]) -> tuple[str, ...]:
 
 
 def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: str,
-                   added: Member | None = None, removed: str | None = None) -> None:
+                   added: Member | None = None, removed: str | None = None,
+                   rekeyed: Member | None = None) -> None:
     """Apply one change to team.yaml and to this clone's accepted roster, one commit.
 
     team.yaml is edited in place where it can be (comments and order kept).
@@ -88,7 +89,8 @@ def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: s
     updated = validate_roster(change(ws.team_roster))
     accepted = ws.accepted
     path = ws.root / TEAM_FILE
-    commit(ws, [(path, roster_text(updated, path, added=added, removed=removed))], message)
+    commit(ws, [(path, roster_text(updated, path, added=added, removed=removed,
+                                   rekeyed=rekeyed))], message)
     save_accepted_roster(ws.accepted_roster_path, dataclasses.replace(
         accepted, roster=validate_roster(change(accepted.roster))))
 
