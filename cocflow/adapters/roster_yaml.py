@@ -2,8 +2,8 @@
 
 `team add`, `team remove` and `team set-keys` change one entry of `members`; everything
 else in the file (comments explaining who is who, the escrow note, key order, flow or block
-style) stays as the team wrote it. The result is read back and must equal the roster the command meant to
-write, or the file is written plainly instead (correct first, pretty second).
+style) stays as the team wrote it. The result is read back and must equal the roster the
+command meant to write, or the file is written plainly instead (correct first, pretty second).
 """
 
 from __future__ import annotations
