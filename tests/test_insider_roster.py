@@ -355,3 +355,38 @@ def test_a_recusal_at_intake_records_the_keys_team_yaml_gives_the_member_too(wor
     case = honest / "cases" / f"{json.loads(opened.stdout)['id']}.yaml"
     assert yaml.safe_load(case.read_text())["meta"]["recused_keys"] == sorted(
         fingerprint(keys[h].public) for h in ("bob", "dave"))
+
+
+def test_carol_changes_her_own_key_and_the_others_accept_it(world, run, keys, tmp_path):
+    """carol, in her own clone, adds her new laptop's key and pushes; alice's routine work
+    does not give it the case; alice accepts it and shares; carol retires the old key."""
+    from cocflow.adapters.keys import generate
+
+    case_id, _attacker, honest = world
+    carol = tmp_path / "carol-clone"
+    subprocess.run(["git", "clone", "--quiet", str(tmp_path / "remote.git"), str(carol)],
+                   check=True)
+    new_file = tmp_path / "carol-new.txt"
+    new = type(keys["carol"])("carol", new_file, generate(new_file))
+    assert run("-C", str(carol), "team", "set-keys", "carol", "--key", keys["carol"].public,
+               "--key", new.public, as_member=keys["carol"]).exit_code == 0
+    assert run("-C", str(carol), "sync", as_member=keys["carol"]).exit_code == 0
+    case = honest / "cases" / f"{case_id}.yaml"
+    assert routine(run, honest, keys, case_id) == [0] * 6  # her old key still reads it
+    assert raw_sops_decrypt(case, new).returncode == 128  # the new one waits
+    accepted = run("-C", str(honest), "team", "accept", "--yes", as_member=keys["alice"])
+    assert accepted.exit_code == 0 and "carol: key added" in accepted.stderr
+    shared = run("-C", str(honest), "share", "--open", "carol", "--yes", "--json",
+                 as_member=keys["alice"])
+    assert json.loads(shared.stdout)["shared"] == [case_id]
+    assert run("-C", str(honest), "sync", as_member=keys["alice"]).exit_code == 0
+    assert raw_sops_decrypt(case, new).returncode == 0
+    assert run("-C", str(carol), "sync", as_member=new).exit_code == 0
+    assert run("-C", str(carol), "team", "set-keys", "carol", "--key", new.public,
+               as_member=new).exit_code == 0
+    assert run("-C", str(carol), "sync", as_member=new).exit_code == 0
+    assert run("-C", str(honest), "sync", as_member=keys["alice"]).exit_code == 0
+    assert run("-C", str(honest), "rekey", as_member=keys["alice"]).exit_code == 0
+    assert raw_sops_decrypt(case, keys["carol"]).returncode == 128
+    assert raw_sops_decrypt(case, new).returncode == 0
+    assert_attacker_locked_out(honest, case_id, keys)
