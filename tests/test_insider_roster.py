@@ -87,6 +87,8 @@ def test_a_replaced_member_key_never_becomes_a_recipient(world, run, keys):
     synced = run("-C", str(honest), "sync", as_member=keys["alice"])
     assert synced.exit_code == 0  # sync brings the forged roster, which adds nobody
     assert "carol: key added" in synced.stderr and "SHA256:" in synced.stderr
+    assert "carol: key removed" in synced.stderr  # in effect at once, and said so
+    assert "carol's new key (old laptop lost)" in synced.stderr  # the commit and its author
     # carol's accepted key is gone from team.yaml, her new one not accepted: bob recused,
     # alice alone is too few, so every write refuses (and says so) rather than widen.
     assert routine(run, honest, keys, case_id) == [0, 2, 2, 2, 2, 0]

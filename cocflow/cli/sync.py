@@ -48,8 +48,12 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
 
     method = "merge" if merge else "rebase"
     result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
+    for change in result.roster_in_effect:
+        click.echo(f"Roster change in effect now: {change}", err=True)
     for change in result.roster_pending:
         click.echo(f"Roster change not accepted by this clone: {change}", err=True)
+    for line in result.roster_commits if result.roster_in_effect or result.roster_pending else ():
+        click.echo(f"  changed by {line}", err=True)
     if result.roster_pending:
         click.echo("Until you check them with the people concerned and run `cocflow team "
                    "accept`, they give nobody access.", err=True)
