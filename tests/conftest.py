@@ -25,7 +25,7 @@ HANDLES = ("alice", "bob", "carol", "dave")
 # The one isolation list: every test, and every module-scoped repository, runs with it.
 UNSET = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "COCFLOW_NOW",
          "COCFLOW_SOPS", "COCFLOW_DEBUG", "COCFLOW_WEBHOOK_URL", "GH_TOKEN", "GITHUB_TOKEN",
-         "EDITOR", "VISUAL")
+         "EDITOR", "VISUAL", "COCFLOW_INBOX_URL", "COCFLOW_INBOX_TOKEN")
 
 
 def isolation(home: Path) -> dict[str, str]:

@@ -451,6 +451,7 @@ def test_a_reopened_case_decided_again_keeps_both_decisions(repo, run, keys, cas
     step("move", case_id, "decided", "--outcome", "warning", "--rationale", "first")
     step("move", case_id, "closed")
     step("move", case_id, "investigating", "-m", "appeal")
+    step("note", case_id, "--event", "contacted-reported", "-m", "sent them the appeal")
     step("move", case_id, "decided", "--outcome", "temporary-ban", "--rationale", "second")
     document = shown_document(run, repo, case_id, keys["bob"])
     assert [d["rationale"] for d in document["decisions"]] == ["first", "second"]

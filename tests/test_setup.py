@@ -19,7 +19,7 @@ def test_init_makes_a_committed_case_repository(tmp_path: Path, run):
         assert (root / name).is_file(), name
     assert git(root, "status", "--porcelain") == ""
     assert git(root, "log", "--format=%s").strip() == "cocflow: new case repository"
-    assert "next:" in result.stdout
+    assert "next:" in result.stderr
 
 
 def test_init_refuses_an_existing_case_repository(repo: Path, run, unchanged):

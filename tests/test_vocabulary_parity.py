@@ -30,5 +30,6 @@ def test_the_code_uses_exactly_the_schema_vocabulary(path: str, vocabulary: tupl
 
 
 def test_every_event_the_code_records_is_a_schema_event_kind():
-    recorded = {*lifecycle.NOTE_EVENTS, *lifecycle.MOVE_EVENTS.values(), "recused", "attached"}
+    recorded = {*lifecycle.NOTE_EVENTS, *lifecycle.MOVE_EVENTS.values(), "recused", "attached",
+                "voided"}
     assert recorded <= set(enum("$defs/event_kind"))

@@ -243,6 +243,11 @@ def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
 def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
     # sops' stderr is not echoed: on a parse error it can quote the document.
     if code == EXIT_NO_MATCHING_KEY:
+        from cocflow.adapters.key_files import local_key_problem
+
+        problem = local_key_problem()
+        if problem is not None:  # not a question of who may read the case: the key itself
+            return AccessDenied(f"cannot open {what}: {problem}")
         return AccessDenied(f"no local key can open {what}: you are recused from it, or not "
                             "(yet) a recipient; `cocflow audit` shows who can read it")
     if code in INTEGRITY_EXITS:

@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from cocflow.cli.common import emit_json, json_option, next_step, repo_option, repo_path, say
+from cocflow.cli.common import (
+    colour,
+    emit_json,
+    json_option,
+    next_step,
+    repo_option,
+    repo_path,
+    say,
+)
+from cocflow.domain.display import neutralise
 from cocflow.errors import ProblemsFound
 
 
@@ -111,8 +120,8 @@ def doctor_command(fix: bool, as_json: bool) -> None:
         emit_json([f.to_json() for f in findings])
     else:
         for finding in findings:
-            mark = click.style("OK  ", fg="green") if finding.ok else click.style("FIX ", fg="red")
-            say(f"{mark}{finding.name:<12} {finding.detail}")
+            mark = colour("OK  ", fg="green") if finding.ok else colour("FIX ", fg="red")
+            click.echo(mark + neutralise(f"{finding.name:<12} {finding.detail}"))
     failed = [f.name for f in findings if not f.ok]
     if failed:
         raise ProblemsFound(f"{len(failed)} check(s) need attention: {', '.join(failed)}")

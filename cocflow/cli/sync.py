@@ -16,6 +16,7 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.domain.display import neutralise
 
 if TYPE_CHECKING:
     pass
@@ -49,11 +50,11 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
     method = "merge" if merge else "rebase"
     result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
     for change in result.roster_in_effect:
-        click.echo(f"Roster change in effect now: {change}", err=True)
+        click.echo(neutralise(f"Roster change in effect now: {change}"), err=True)
     for change in result.roster_pending:
-        click.echo(f"Roster change not accepted by this clone: {change}", err=True)
+        click.echo(neutralise(f"Roster change not accepted by this clone: {change}"), err=True)
     for line in result.roster_commits if result.roster_in_effect or result.roster_pending else ():
-        click.echo(f"  changed by {line}", err=True)
+        click.echo(neutralise(f"  changed by {line}"), err=True)
     if result.roster_pending:
         click.echo("Until you check them with the people concerned and run `cocflow team "
                    "accept`, they give nobody access.", err=True)
@@ -97,4 +98,4 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) ->
     result = run_driver(base, ours, theirs, pathname, repo_path())
     settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \
         else ""
-    click.echo(f"cocflow: merged {pathname}{settled}", err=True)
+    click.echo(neutralise(f"cocflow: merged {pathname}{settled}"), err=True)
