@@ -171,6 +171,12 @@ def open_case(repo: Path, keys: dict[str, Key], run: Run) -> Callable[..., str]:
     return opener
 
 
+@pytest.fixture
+def case_id(open_case: Callable[..., str]) -> str:
+    """One case, opened by alice from the default report."""
+    return open_case()
+
+
 def snapshot(root: Path) -> tuple[str, str, str]:
     """HEAD, `git status`, and a listing of every file with its content hash."""
     head = git(root, "rev-parse", "HEAD").strip()

@@ -148,7 +148,8 @@ def roster_text(roster: Roster, current: Path | None = None, added: Member | Non
 
 TEAM_HEADER = (
     "# The response team: handles and public keys (plaintext, no secrets).\n"
-    "# Change it with `cocflow team add/remove`, then run `cocflow rekey`.\n"
+    "# Change it with `cocflow team add` (then `cocflow share`) or `cocflow team remove`\n"
+    "# (then `cocflow rekey`).\n"
 )
 
 CONFIG_TEXT = """\

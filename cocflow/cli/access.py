@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
+    from cocflow.operations.access import AuditReport
     from cocflow.operations.rekey import RekeyPlan, RekeyResult
     from cocflow.operations.workspace import Workspace
 
@@ -183,7 +184,7 @@ def audit_command(history: bool, as_json: bool) -> None:
                             "run `cocflow rekey`")
 
 
-def _say_audit(report: Any) -> None:
+def _say_audit(report: AuditReport) -> None:
     rows = [(c.case_id, ", ".join(c.readers), ", ".join(c.recused),
              ", ".join(report.label(k) for k in c.departed), ", ".join(c.recused_recipients),
              ", ".join(c.missing), "ok" if not c.problems() else "REKEY")

@@ -13,8 +13,8 @@ import click
 
 from cocflow.cli.common import say
 from cocflow.domain import transparency
+from cocflow.domain.case import CHANNELS
 
-CHANNELS = ("email", "form", "in-person", "chat", "other")
 TITLE_MAX = 200
 
 

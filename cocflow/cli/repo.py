@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +18,9 @@ from cocflow.cli.common import (
 )
 from cocflow.domain.display import neutralise
 from cocflow.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from cocflow.operations.migrate import MigrateResult
 
 
 @click.command("init")
@@ -77,7 +80,8 @@ def keygen_command(out: Path | None, as_json: bool) -> None:
     say(f"Public key (share it with the team): {public}")
     if out is not None:
         say(f"Tell sops where it is: export SOPS_AGE_KEY_FILE={target}")
-    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow rekey`")
+    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow "
+              "share --open YOUR_HANDLE` for the cases you are to read")
 
 
 @click.command("whoami")
@@ -186,7 +190,7 @@ def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
             "verify` says why)")
 
 
-def _say_migrate(result: Any) -> None:
+def _say_migrate(result: MigrateResult) -> None:
     if result.dry_run:
         say("Dry run: nothing was changed.")
         if result.migrated:

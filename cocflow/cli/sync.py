@@ -19,7 +19,7 @@ from cocflow.cli.common import (
 from cocflow.domain.display import neutralise
 
 if TYPE_CHECKING:
-    pass
+    from cocflow.operations.sync import Preference
 
 
 @click.command("sync")
@@ -47,8 +47,9 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
     """
     from cocflow.operations.sync import sync
 
-    method = "merge" if merge else "rebase"
-    result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
+    preferred: Preference | None = (
+        "mine" if prefer == "mine" else "theirs" if prefer == "theirs" else None)
+    result = sync(workspace(), "merge" if merge else "rebase", preferred, push=not no_push)
     for change in result.roster_in_effect:
         click.echo(neutralise(f"Roster change in effect now: {change}"), err=True)
     for change in result.roster_pending:

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from cocflow.adapters import schema, yamlio
+from cocflow.adapters.store import CASE_FILE_MAX_BYTES
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
 from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move, void
@@ -32,7 +33,8 @@ def note_case(ws: Workspace, case_id: str, kind: str, text: str) -> dict[str, An
     """Append a timeline event recorded by the acting member and commit it."""
     case = decrypt_case(ws, require_case_id(case_id))
     noted = add_note(case, kind, text, ws.actor, ws.now())
-    save_case(ws, noted, f"note on {case_id} ({kind})")
+    # Not the kind: "contacted-reported" is content the sealed body hides from a keyless reader.
+    save_case(ws, noted, f"note on {case_id}")
     return noted
 
 
@@ -66,7 +68,8 @@ def check_edit(ws: Workspace, case: dict[str, Any], text: str
                ) -> tuple[dict[str, Any] | None, list[str]]:
     """The case after an edit (None when nothing changed), and every problem found in it."""
     try:
-        edited = yamlio.load_untrusted(text, "the edited case")
+        # The case as it was shown, so the limit of a case file, not of a report typed by a person.
+        edited = yamlio.load_untrusted(text, "the edited case", max_bytes=CASE_FILE_MAX_BYTES)
     except InvalidInput as exc:
         return None, [str(exc)]
     if not isinstance(edited, dict):
