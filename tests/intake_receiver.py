@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import git
+from tests.conftest import git, invoke_cli
 
 TOKEN = "team-token-0123456789abcdef0123456789"
 
@@ -22,6 +22,9 @@ def with_triage_readers(repo: Path, readers: str = "[alice, bob]") -> Path:
     config = repo / "cocflow.yaml"
     config.write_text(config.read_text() + f"triage_readers: {readers}\n")
     git(repo, "commit", "-qam", "triage readers")
+    # A triage reader added in cocflow.yaml widens access: this clone accepts it by hand.
+    accepted = invoke_cli(("-C", str(repo), "team", "accept", "--yes"), {}, None)
+    assert accepted.exit_code == 0, accepted.stderr
     return repo
 
 

@@ -47,7 +47,7 @@ def test_a_healthy_repository_is_clean(repo, open_case, run):
     open_case()
     open_case("--recuse", "bob")
     code, report, text = check(repo, run)
-    assert (code, report) == (0, {"ok": True, "cases": 2, "problems": []})
+    assert (code, report) == (0, {"ok": True, "cases": 2, "problems": [], "triage": []})
     assert "OK: 2 case(s)" in text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -70,8 +71,21 @@ def parameter(command: click.Command, name: str) -> click.Parameter:
 @pytest.mark.parametrize(("path", "command"), leaf_commands())
 def test_every_case_id_and_handle_completes(path, command):
     for param in command.params:
-        if param.metavar in ("ID", "HANDLE"):
+        if {"ID", "HANDLE"} & set(re.findall(r"[A-Z]+", param.metavar or "")):
             assert param._custom_shell_complete is not None, (path, param.name)
+
+
+def test_share_and_set_keys_complete_ids_and_handles(repo, open_case, monkeypatch):
+    """`share [ID]... HANDLE` and `team set-keys HANDLE` take ids and handles too."""
+    from click.shell_completion import ShellComplete
+
+    case_id = open_case()
+    monkeypatch.chdir(repo)
+    complete = ShellComplete(cli, {}, "cocflow", "_COCFLOW_COMPLETE").get_completions
+    assert [c.value for c in complete(["share"], "")] == [case_id, "alice", "bob", "carol"]
+    assert [c.value for c in complete(["share", case_id], "c")] == ["carol"]
+    assert [c.value for c in complete(["share", "--open"], "b")] == ["bob"]
+    assert [c.value for c in complete(["team", "set-keys"], "a")] == ["alice"]
 
 
 def test_handles_complete_from_the_roster(repo, monkeypatch):

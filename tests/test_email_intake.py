@@ -170,11 +170,13 @@ def test_a_sender_clock_slightly_ahead_counts_as_received_now():
 # --- intake through the CLI -------------------------------------------------------------------
 
 @pytest.fixture
-def repo(repo: Path) -> Path:
+def repo(repo: Path, run) -> Path:
     """Email intake needs triage readers: bob reads every email case with whoever opens it."""
     (repo / "cocflow.yaml").write_text((repo / "cocflow.yaml").read_text()
                                        + "triage_readers: [bob]\n")
     git(repo, "commit", "-qam", "triage readers")
+    accepted = run("-C", str(repo), "team", "accept", "--yes")  # a widening: accepted by hand
+    assert accepted.exit_code == 0 and "bob: triage reader added" in accepted.stderr
     return repo
 
 
@@ -324,3 +326,14 @@ def test_share_team_ends_triage_without_the_recused(repo, run, keys):
     shown = run("-C", str(repo), "show", "2026-0001", "--json", as_member=keys["dave"])
     events = [e["event"] for e in json.loads(shown.stdout)["timeline"]]
     assert events.count("shared") == 2
+
+
+def test_check_shows_the_cases_in_triage(repo, run, keys):
+    """CI's keyless check names the cases not yet shared with the team (meta.triage)."""
+    assert new_from_email(run, repo, keys, make_email()).exit_code == 0
+    checked = run("-C", str(repo), "check")
+    assert checked.exit_code == 0 and "in triage: 2026-0001" in checked.stdout
+    assert json.loads(run("-C", str(repo), "check", "--json").stdout)["triage"] == ["2026-0001"]
+    assert run("-C", str(repo), "share", "2026-0001", "--team", "--yes",
+               as_member=keys["alice"]).exit_code == 0
+    assert "triage" not in run("-C", str(repo), "check").stdout

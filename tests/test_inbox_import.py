@@ -94,6 +94,7 @@ def test_a_submission_no_local_key_opens_is_set_aside_for_another_triage_reader(
     config = repo / "cocflow.yaml"
     config.write_text(config.read_text().replace("[alice, bob]", "[alice, bob, carol]"))
     git(repo, "commit", "-qam", "carol reads triage too")
+    assert run("-C", str(repo), "team", "accept", "--yes").exit_code == 0
     submit(receiver, payload(exclude=("alice",)), to(keys["bob"], keys["carol"]))
     result = pull_and_import(run, repo, receiver, keys["alice"])
     assert result.exit_code == 1

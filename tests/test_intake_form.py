@@ -50,6 +50,9 @@ def test_a_member_added_to_team_yaml_but_not_accepted_is_not_a_form_recipient(
     # once bob is left out of triage, the page is built, without the unaccepted key
     config = repo / "cocflow.yaml"
     config.write_text(config.read_text().replace("[alice, bob]", "[alice, carol]"))
+    # a triage reader added to cocflow.yaml is accepted like a roster change
+    assert run("-C", str(repo), "intake", "form", "--out", str(out)).exit_code == 2
+    assert run("-C", str(repo), "team", "accept", "--yes").exit_code == 0
     assert run("-C", str(repo), "intake", "form", "--out", str(out)).exit_code == 0
     assert keys["outsider"].public not in (out / "index.html").read_text()
 

@@ -55,3 +55,17 @@ def test_no_bar_when_stderr_is_not_a_terminal(repo, open_case, run, keys, args):
     result = run("-C", str(repo), *args, as_member=keys["alice"])
     assert result.exit_code == 0
     assert "reading" not in result.stderr
+
+
+def test_migrate_shows_a_progress_bar_on_a_terminal(repo, run, keys):
+    from tests.conftest import git
+    from tests.legacy import format1_case, write_format1_case
+
+    write_format1_case(repo, format1_case("2026-0001", "Old"),
+                       [keys[h].public for h in ("alice", "bob", "carol")])
+    git(repo, "add", "cases")
+    git(repo, "commit", "--no-verify", "-qm", "a case in format 1")
+    code, stdout, screen = run_on_terminal(repo, keys["alice"].file, "migrate", "--json")
+    assert code == 0, screen
+    assert "migrating" in screen and "100%" in screen
+    assert json.loads(stdout)["migrated"] == ["2026-0001"]

@@ -140,6 +140,32 @@ def test_team_remove_keeps_every_other_line(repo: Path, run, keys):
     assert [m["handle"] for m in roster(repo)["members"]] == ["alice", "bob"]
 
 
+def test_team_set_keys_changes_only_that_members_keys(repo: Path, run, keys):
+    before = commented_roster(repo, keys)
+    for handle in ("carol", "bob"):  # a block entry and a flow entry
+        result = run("-C", str(repo), "team", "set-keys", handle, "--key", keys[handle].public,
+                     "--key", keys["dave"].public if handle == "carol" else keys["alice"].public)
+        assert result.exit_code == 2 if handle == "bob" else result.exit_code == 0
+    after = (repo / "team.yaml").read_text()
+    carol = f"    keys:\n      - {keys['carol'].public}\n"
+    assert after == before.replace(carol, carol + f"      - {keys['dave'].public}\n")
+    assert member_keys(repo, "carol") == [keys["carol"].public, keys["dave"].public]
+
+
+def member_keys(repo: Path, handle: str) -> list[str]:
+    return next(m["keys"] for m in roster(repo)["members"] if m["handle"] == handle)
+
+
+def test_team_set_keys_keeps_a_flow_entry_in_flow_style(repo: Path, run, keys):
+    before = commented_roster(repo, keys)
+    result = run("-C", str(repo), "team", "set-keys", "bob", "--key", keys["dave"].public)
+    assert result.exit_code == 0, result.stderr
+    after = (repo / "team.yaml").read_text()
+    assert after == before.replace(f'keys: ["{keys["bob"].public}"]',
+                                   f'keys: ["{keys["dave"].public}"]')
+    assert member_keys(repo, "bob") == [keys["dave"].public]
+
+
 def test_the_first_member_turns_an_empty_flow_list_into_a_block(tmp_path: Path, run, keys):
     root = tmp_path / "coc"
     assert run("init", str(root), "--ci", "none").exit_code == 0

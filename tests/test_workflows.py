@@ -172,6 +172,18 @@ def test_cases_are_checked_without_a_key():
     assert "SOPS_AGE" not in (WORKFLOWS / "cases.yml").read_text()
 
 
+def test_cases_compare_the_roster_with_where_the_change_starts():
+    """`check --since BASE` on the full history: a push changing a recused member's keys is
+    a finding (the pull request's base, the merge queue's, or the commit before the push)."""
+    document = load(WORKFLOWS / "cases.yml")
+    [checkout] = [s for s in steps(document) if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"]["fetch-depth"] == 0
+    [check] = [s for s in steps(document) if "cocflow check" in s.get("run", "")]
+    assert check["run"] == 'cocflow check --since "$BASE"'
+    assert check["env"]["BASE"] == ("${{ github.event.pull_request.base.sha || "
+                                    "github.event.merge_group.base_sha || github.event.before }}")
+
+
 def test_deadlines_run_daily_and_by_hand_with_only_the_workflow_token():
     document = load(WORKFLOWS / "deadlines.yml")
     assert set(triggers(document)) == {"schedule", "workflow_dispatch"}

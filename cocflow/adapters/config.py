@@ -58,6 +58,8 @@ class AcceptedRoster:
 
     roster: Roster
     commit: str | None
+    # cocflow.yaml's triage_readers as accepted; None in a file written before they were kept.
+    triage_readers: tuple[str, ...] | None = None
 
 
 def load_accepted_roster(path: Path) -> AcceptedRoster | None:
@@ -73,16 +75,18 @@ def load_accepted_roster(path: Path) -> AcceptedRoster | None:
                                  "`cocflow team accept` after checking team.yaml with the "
                                  "team") from None
     schema.validate("team", document.get("roster"), "the accepted roster")
+    triage = document.get("triage_readers")
     return AcceptedRoster(validate_roster(Roster.from_document(document["roster"])),
-                          document.get("commit"))
+                          document.get("commit"),
+                          tuple(str(h) for h in triage) if isinstance(triage, list) else None)
 
 
 def save_accepted_roster(path: Path, accepted: AcceptedRoster) -> None:
     """Keep the accepted roster (mode 0600, like the rest of a clone's private state)."""
     import json
 
-    text = json.dumps({"commit": accepted.commit, "roster": accepted.roster.to_document()},
-                      indent=2)
+    text = json.dumps({"commit": accepted.commit, "roster": accepted.roster.to_document(),
+                       "triage_readers": list(accepted.triage_readers or ())}, indent=2)
     write_atomic(path, text + "\n", mode=0o600)
 
 
@@ -125,18 +129,18 @@ def check_recipient(key: str) -> str:
 
 
 def roster_text(roster: Roster, current: Path | None = None, added: Member | None = None,
-                removed: str | None = None) -> str:
+                removed: str | None = None, rekeyed: Member | None = None) -> str:
     """team.yaml as cocflow writes it, validated against its schema.
 
-    With the `current` file and one `added` member or one `removed` handle, the file is
-    edited in place instead, keeping the team's comments and order.
+    With the `current` file and one `added` member, one `removed` handle or one member
+    `rekeyed`, the file is edited in place instead, keeping the team's comments and order.
     """
     document = roster.to_document()
     schema.validate("team", document, TEAM_FILE)
-    if current is not None and (added or removed) and current.is_file():
+    if current is not None and (added or removed or rekeyed) and current.is_file():
         from cocflow.adapters.roster_yaml import edited_text
 
-        text = edited_text(current, roster, added, removed)
+        text = edited_text(current, roster, added, removed, rekeyed)
         if text is not None:
             return text
     return TEAM_HEADER + yamlio.dump(document)

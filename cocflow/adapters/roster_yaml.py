@@ -1,9 +1,9 @@
 """Edits of team.yaml that keep the team's comments, order, quoting and indentation.
 
-`team add` and `team remove` change one entry of `members`; everything else in the file
-(comments explaining who is who, the escrow note, key order, flow or block style) stays as
-the team wrote it. The result is read back and must equal the roster the command meant to
-write, or the file is written plainly instead (correct first, pretty second).
+`team add`, `team remove` and `team set-keys` change one entry of `members`; everything
+else in the file (comments explaining who is who, the escrow note, key order, flow or block
+style) stays as the team wrote it. The result is read back and must equal the roster the
+command meant to write, or the file is written plainly instead (correct first, pretty second).
 """
 
 from __future__ import annotations
@@ -50,9 +50,22 @@ def _member_entry(member: Member) -> Any:
     return entry
 
 
+def _keys_like(old: Any, keys: tuple[str, ...]) -> Any:
+    """A new key list in the style (flow or block, quoting) of the one it replaces."""
+    from ruamel.yaml.comments import CommentedSeq
+    from ruamel.yaml.scalarstring import ScalarString
+
+    quoted = type(old[0]) if len(old) and isinstance(old[0], ScalarString) else None
+    seq = CommentedSeq(quoted(key) if quoted else key for key in keys)
+    if old.fa.flow_style():
+        seq.fa.set_flow_style()
+    return seq
+
+
 def edited_text(path: Path, updated: Roster, member: Member | None = None,
-                removed: str | None = None) -> str | None:
-    """team.yaml with `member` added or handle `removed`, edited in place: `updated` as text.
+                removed: str | None = None, rekeyed: Member | None = None) -> str | None:
+    """team.yaml with `member` added, handle `removed`, or the keys of `rekeyed` replaced,
+    edited in place: `updated` as text.
 
     None when the file cannot be edited in place faithfully; the caller then writes the
     roster plainly.
@@ -66,6 +79,9 @@ def edited_text(path: Path, updated: Roster, member: Member | None = None,
         if removed is not None:
             [index] = [i for i, m in enumerate(members) if m.get("handle") == removed]
             del members[index]
+        if rekeyed is not None:
+            [entry] = [m for m in members if m.get("handle") == rekeyed.handle]
+            entry["keys"] = _keys_like(entry["keys"], rekeyed.keys)
 
     try:
         text = _edit(path, change)

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 @click.option("--since", metavar="REF",
               help="Also check every commit after REF up to HEAD against the history rules "
                    "(CI: the pushed range): revisions grow by one, no rollback, no case "
-                   "deleted, fixed dates, recusals kept, evidence written with its case.")
+                   "deleted, fixed dates, recusals kept, evidence written with its case, and "
+                   "no change to the keys of a recused member in team.yaml.")
 @repo_option
 @json_option
 def check_command(staged: bool, since: str | None, as_json: bool) -> None:
@@ -58,6 +59,9 @@ def check_command(staged: bool, since: str | None, as_json: bool) -> None:
         for problem in report.problems:
             case = f" [{problem.case}]" if problem.case else ""
             say(f"{problem.file}{case} {problem.code}: {problem.message}")
+        if report.triage and not staged:
+            say(f"in triage: {', '.join(report.triage)} (readable by the opener, triage "
+                "readers and escrow until `cocflow share ID --team`)")
         if report.ok:
             say(f"OK: {report.files_in_scope} staged change(s) checked, no problems."
                 if staged else f"OK: {report.cases} case(s) checked, no problems.")

@@ -56,6 +56,12 @@ _complete_case_id = _completer("cases:case_ids")
 complete_handle = _completer("team:roster_handles")
 
 
+def complete_case_id_or_handle(ctx: click.Context, param: click.Parameter,
+                               incomplete: str) -> list[str]:
+    """Case ids, then handles (`share [ID]... HANDLE`)."""
+    return [*_complete_case_id(ctx, param, incomplete), *complete_handle(ctx, param, incomplete)]
+
+
 def case_id_argument(function: F) -> F:
     """The ID argument, with shell completion of existing case ids."""
     return click.argument("case_id", metavar="ID", shell_complete=_complete_case_id)(function)
@@ -173,7 +179,8 @@ def _warn_pending_roster(ws: Workspace) -> None:
         return  # the command itself reports a broken roster
     if changes:
         handles = ", ".join(dict.fromkeys(change.handle for change in changes))
-        click.echo(f"Warning: team.yaml has {len(changes)} change(s) this clone has not "
+        click.echo(f"Warning: team.yaml (or triage_readers in cocflow.yaml) has {len(changes)} "
+                   "change(s) this clone has not "
                    f"accepted ({handles}); they give nobody access until you check them with "
                    "the people concerned and run `cocflow team accept`", err=True)
 

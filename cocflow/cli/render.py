@@ -168,7 +168,8 @@ def say_roster_review(review: RosterReview) -> None:
     """team.yaml's changes since the accepted roster, per handle, and who made them."""
     import click
 
-    click.echo("team.yaml differs from the roster this clone accepted:", err=True)
+    click.echo("team.yaml (or triage_readers in cocflow.yaml) differs from what this clone "
+               "accepted:", err=True)
     for change in review.changes:
         when = "waits for `cocflow team accept`" if change.widening else "in effect now"
         click.echo(neutralise(f"  {change.describe()}  ({when})", lines=False), err=True)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import click
 
-from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
+from cocflow.cli.common import (
+    complete_case_id_or_handle,
+    emit_json,
+    json_option,
+    next_step,
+    repo_option,
+    say,
+    workspace,
+)
 from cocflow.cli.render import table
 from cocflow.domain.display import neutralise
 from cocflow.domain.roster import fingerprint
 
 
 @click.command("share")
-@click.argument("targets", nargs=-1, metavar="[ID]... HANDLE")
+@click.argument("targets", nargs=-1, metavar="[ID]... HANDLE",
+                shell_complete=complete_case_id_or_handle)
 @click.option("--open", "open_cases", is_flag=True,
               help="Every open case your key can read (HANDLE only).")
 @click.option("--team", is_flag=True,

@@ -50,8 +50,12 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
     preferred: Preference | None = (
         "mine" if prefer == "mine" else "theirs" if prefer == "theirs" else None)
     result = sync(workspace(), "merge" if merge else "rebase", preferred, push=not no_push)
+    for change in result.roster_in_effect:
+        click.echo(neutralise(f"Roster change in effect now: {change}"), err=True)
     for change in result.roster_pending:
         click.echo(neutralise(f"Roster change not accepted by this clone: {change}"), err=True)
+    for line in result.roster_commits if result.roster_in_effect or result.roster_pending else ():
+        click.echo(neutralise(f"  changed by {line}"), err=True)
     if result.roster_pending:
         click.echo("Until you check them with the people concerned and run `cocflow team "
                    "accept`, they give nobody access.", err=True)

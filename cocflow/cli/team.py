@@ -104,7 +104,7 @@ def team_remove(handle: str, as_json: bool) -> None:
 
 
 @team_group.command("set-keys")
-@click.argument("handle")
+@handle_argument
 @click.option("--key", "keys", multiple=True, required=True,
               help="An age (age1...) or ssh-ed25519 public key; repeat for more.")
 @repo_option

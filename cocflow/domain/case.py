@@ -69,8 +69,17 @@ def intake_recusals(
     roster: Roster,
     actor: str,
     at: datetime,
+    pushed: Roster | None = None,
 ) -> list[dict[str, Any]]:
-    """Recusals at intake: the ones asked for, plus every reported person who is a member."""
+    """Recusals at intake: the ones asked for, plus every reported person who is a member.
+
+    Each records every key the member holds: in `roster` (accepted) and in `pushed`
+    (team.yaml as it is, not yet accepted): none of them reads the case, under any name.
+    """
+    def held(handle: str) -> list[str]:
+        also = pushed.member(handle) if pushed is not None else None
+        return [*roster.require(handle).keys, *(also.keys if also else ())]
+
     records: dict[str, dict[str, Any]] = {}
     for index, person in enumerate(report.get("reported") or []):
         handle = person.get("team_handle")
@@ -82,14 +91,13 @@ def intake_recusals(
                 f"report.reported[{index}].team_handle is not a member of team.yaml "
                 "(use null for someone who is not on the team)"
             )
-        records[handle] = recusal(handle, "reported-person", actor, at,
-                                  keys=roster.require(handle).keys)
+        records[handle] = recusal(handle, "reported-person", actor, at, keys=held(handle))
     for wish in requested:
         roster.require(wish["handle"])
         if wish["handle"] not in records:
             records[wish["handle"]] = recusal(
                 wish["handle"], wish.get("reason") or "conflict-of-interest", actor, at,
-                wish.get("note"), keys=roster.require(wish["handle"]).keys,
+                wish.get("note"), keys=held(wish["handle"]),
             )
     return list(records.values())
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cocflow.domain.access import Member, Roster
@@ -22,8 +23,10 @@ RENAMED = "handle renamed"
 ESCROW_ADDED = "escrow key added"
 ESCROW_REMOVED = "escrow key removed"
 SETTINGS = "settings changed"
+TRIAGE_ADDED = "triage reader added"
+TRIAGE_REMOVED = "triage reader removed"
 # Changes that would widen who can read, or weaken a protection: they wait for acceptance.
-WIDENING = frozenset({ADDED, KEY_ADDED, RENAMED, ESCROW_ADDED, SETTINGS})
+WIDENING = frozenset({ADDED, KEY_ADDED, RENAMED, ESCROW_ADDED, SETTINGS, TRIAGE_ADDED})
 
 
 def fingerprint(key: str) -> str:
@@ -94,6 +97,20 @@ def _escrow_changes(before: tuple[str, ...], after: tuple[str, ...]) -> list[Ros
     return found + ([RosterChange(ESCROW_REMOVED, "escrow", removed)] if removed else [])
 
 
+def triage_changes(accepted: Sequence[str], current: Sequence[str]) -> list[RosterChange]:
+    """Handles cocflow.yaml adds to or removes from `triage_readers` (who reads email cases
+    before anyone knows who is involved) since this clone accepted them."""
+    where = "in cocflow.yaml"
+    return [*(RosterChange(TRIAGE_ADDED, h, (), where) for h in current if h not in accepted),
+            *(RosterChange(TRIAGE_REMOVED, h, (), where) for h in accepted if h not in current)]
+
+
+def effective_triage_readers(accepted: Sequence[str], current: Sequence[str]) -> tuple[str, ...]:
+    """The triage readers intake may use: cocflow.yaml's, minus any this clone has not
+    accepted (a removal counts at once, an addition after `team accept`)."""
+    return tuple(handle for handle in current if handle in accepted)
+
+
 def effective_roster(accepted: Roster, current: Roster) -> Roster:
     """The roster a command may encrypt to: the accepted one, minus what team.yaml removed.
 
@@ -110,6 +127,14 @@ def effective_roster(accepted: Roster, current: Roster) -> Roster:
         escrow=tuple(k for k in accepted.escrow if k in current.escrow),
         min_recipients=max(accepted.min_recipients, current.min_recipients),
     )
+
+
+def recused_renames(changes: Iterable[RosterChange],
+                    recused: Mapping[str, Sequence[str]]) -> list[tuple[RosterChange, str]]:
+    """Renames of a handle recused from some case (`recused`: handle -> case ids), each with
+    the first case: a recused handle is never renamed."""
+    return [(change, recused[change.handle][0]) for change in changes
+            if change.kind == RENAMED and recused.get(change.handle)]
 
 
 def pending(accepted: Roster, current: Roster) -> list[RosterChange]:

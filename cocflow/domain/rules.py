@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cocflow.domain import sealed
 from cocflow.domain.access import REKEY, Roster, assess, short_key
 from cocflow.domain.case import CASE_ID, is_ciphertext, recused_handles
-from cocflow.domain.roster import fingerprint
+from cocflow.domain.roster import (
+    KEY_ADDED,
+    KEY_REMOVED,
+    REMOVED,
+    RENAMED,
+    fingerprint,
+    roster_changes,
+)
 
 # Stable codes: scripts and CI logs rely on them; the README lists them.
 CODES = {
@@ -42,6 +50,8 @@ CODES = {
     "roster-key-shared": "one key held by two members, or by a member and escrow",
     "recused-unknown": "a case's recused handle is in no roster entry (renamed or removed)",
     "recused-key-returned": "team.yaml gives a key a recused member held to someone else",
+    "recused-member-changed": "the pushed commits remove, rename or change the keys of a "
+                              "member recused from a case (`check --since BASE`)",
     "config-invalid": "cocflow.yaml missing or invalid",
     "setting-weak": "report_min_count below 3 or min_recipients below 2: protection turned down",
     "file-not-allowed": "a file outside what a case repository holds (a report, an email, "
@@ -92,6 +102,7 @@ class CheckReport:
     problems: tuple[Problem, ...]
     staged: bool = False
     files_in_scope: int = 0
+    triage: tuple[str, ...] = ()  # case ids not yet shared with the team (meta.triage)
 
     @property
     def ok(self) -> bool:
@@ -99,7 +110,7 @@ class CheckReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "cases": self.cases,
-                "problems": [p.to_json() for p in self.problems]}
+                "problems": [p.to_json() for p in self.problems], "triage": list(self.triage)}
 
 
 @dataclass
@@ -250,4 +261,23 @@ def recusal_findings(info: CaseInfo, roster: Roster) -> list[Problem]:
     found += [Problem("team.yaml", info.label, "recused-key-returned",
                       f"escrow key {fingerprint(key)} was held by a member recused from case "
                       f"{info.label}") for key in roster.escrow if fingerprint(key) in returned]
+    return found
+
+
+def recused_member_changes(before: Roster, after: Roster,
+                           recused: Mapping[str, Sequence[str]]) -> list[Problem]:
+    """Changes from `before` (the roster at the base of a push) to `after` that remove,
+    rename or change the keys of a member recused from a case (`recused`: handle -> cases).
+
+    Never decided by the push alone: the team checks such a change with the member.
+    """
+    touching = (REMOVED, RENAMED, KEY_ADDED, KEY_REMOVED)
+    found = []
+    for change in roster_changes(before, after):
+        cases = recused.get(change.handle)
+        if cases and change.kind in touching:
+            found.append(Problem("team.yaml", cases[0], "recused-member-changed",
+                                 f"the pushed commits change team.yaml: {change.describe()}; "
+                                 f"{change.handle} is recused from {len(cases)} case(s): check "
+                                 "the change with them and the team before anyone accepts it"))
     return found

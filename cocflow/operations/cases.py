@@ -54,12 +54,11 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str | dict[str, Any]]
     wishes = [*(intake.get("recusals") or []), *asked]
     readers = None
     if triage_message is not None:
-        _require_triage_readers(ws, ws.config.triage_readers)
-        readers, named = triage_readers(ws.roster, actor, ws.config.triage_readers,
-                                        triage_message)
+        _require_triage_readers(ws, ws.triage_readers)
+        readers, named = triage_readers(ws.roster, actor, ws.triage_readers, triage_message)
         wishes += [{"handle": h, "reason": "conflict-of-interest",
                     "note": "named in the message at intake"} for h in named]
-    recusals = intake_recusals(report, wishes, ws.roster, actor, now)
+    recusals = intake_recusals(report, wishes, ws.roster, actor, now, ws.team_roster)
     if readers is not None:
         recused = {key for record in recusals for key in record["keys"]}
         readers = [key for key in readers if key not in recused]

@@ -35,9 +35,10 @@ from cocflow.domain.rules import (
     masked,
     plain_comment_lines,
     recusal_findings,
+    recused_member_changes,
     roster_findings,
 )
-from cocflow.errors import CocflowError, ProblemsFound
+from cocflow.errors import CocflowError, InvalidInput, ProblemsFound
 
 
 class Snapshot(Protocol):
@@ -99,10 +100,11 @@ class StagedIndex:
 class CommittedTree(StagedIndex):
     """Files as a commit holds them (a rewritten commit before any branch points at it)."""
 
-    def __init__(self, repo: GitRepo, commit: str) -> None:
+    def __init__(self, repo: GitRepo, commit: str,
+                 pathspecs: tuple[str, ...] = (f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)) -> None:
         self.repo = repo
         self.commit = commit
-        self.entries = repo.tree_entries(commit, f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
+        self.entries = repo.tree_entries(commit, *pathspecs)
 
     def all_paths(self) -> list[str]:
         return sorted(self.repo.tree_entries(self.commit))
@@ -119,13 +121,19 @@ def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
 
 def check_repository(root: Path, staged: bool = False, since: str | None = None,
                      until: str = "HEAD") -> CheckReport:
-    """Check the working tree, or (staged) the files the next commit changes, as staged;
-    with `since`, also every commit of since..until against the history rules."""
+    """Check the working tree, or (staged) the files the next commit changes, as staged.
+
+    With `since` (the commit a push or pull request starts from, in CI), every commit of
+    since..until is checked against the history rules, and team.yaml as it was at `since` is
+    compared too: a change to a recused member's keys is a finding.
+    """
     if since is not None:
         from cocflow.operations.history import history_problems
 
-        report = run_checks(WorkingTree(root))
-        found = history_problems(GitRepo(root), since, until)
+        repo = GitRepo(root)
+        base = _roster_at(repo, since)
+        report = run_checks(WorkingTree(root), base=base)
+        found = history_problems(repo, since, until) if base is not None else ()
         return CheckReport(report.cases, (*report.problems, *found), False,
                            report.files_in_scope)
     if not staged:
@@ -139,8 +147,24 @@ def check_repository(root: Path, staged: bool = False, since: str | None = None,
     return CheckReport(report.cases, (*report.problems, *found), True, report.files_in_scope)
 
 
-def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
-    """Every problem in the snapshot; with a scope, only those of the files in it."""
+def _roster_at(repo: GitRepo, revision: str) -> Roster | None:
+    """team.yaml at `revision`; None for git's all-zero "no commit" (a new branch)."""
+    if set(revision) == {"0"}:
+        return None
+    found = repo.attempt("rev-parse", "--verify", "--quiet", "--end-of-options",
+                         f"{revision}^{{commit}}")
+    if not found.ok:
+        raise InvalidInput(f"--since {revision!r} is not a commit in this clone: fetch the "
+                           "history it names (actions/checkout: fetch-depth: 0)")
+    tree = CommittedTree(repo, found.out, (TEAM_FILE,))
+    roster, _problems = _load_team(tree, tree.paths())
+    return roster
+
+
+def run_checks(snapshot: Snapshot, scope: set[str] | None = None,
+               base: Roster | None = None) -> CheckReport:
+    """Every problem in the snapshot; with a scope, only those of the files in it; with a
+    `base` roster, changes since it to the keys of a recused member."""
     paths = snapshot.paths()
     def wanted(path: str) -> bool:
         return scope is None or path in scope
@@ -162,13 +186,24 @@ def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport
     if roster is not None:
         for info in infos.values():
             problems += recusal_findings(info, roster)
+        if base is not None:
+            problems += recused_member_changes(base, roster, _recused_anywhere(infos))
     by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
     for path in paths:
         if path.startswith(f"{CASES_DIR}/") and path not in infos and wanted(path):
             problems += _check_other(path, snapshot, by_id, roster)
     kept = tuple(p for p in problems if wanted(p.file))
     in_scope = len(paths) if scope is None else len([p for p in paths if p in scope])
-    return CheckReport(len(case_paths), kept, scope is not None, in_scope)
+    triage = tuple(sorted(info.meta_id for info in infos.values() if info.triage and info.meta_id))
+    return CheckReport(len(case_paths), kept, scope is not None, in_scope, triage)
+
+
+def _recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path, info in infos.items():
+        for handle in info.recused:
+            found.setdefault(handle, []).append(info.label or path)
+    return found
 
 
 def _is_case_file(path: str) -> bool:

@@ -62,7 +62,7 @@ def import_pulled(ws: Workspace, retry_aside: bool = False) -> ImportResult:
     """Open a triage case for each pulled submission; set aside what is not a valid report.
 
     `retry_aside` first puts the submissions set aside before back in the queue."""
-    if ws.actor not in ws.config.triage_readers:
+    if ws.actor not in ws.triage_readers:
         raise AccessDenied(f"{ws.actor} is not a triage reader (cocflow.yaml triage_readers): "
                            "form reports are encrypted to the triage readers and escrow only")
     receiver = Receiver.configured(ws.config.inbox_url)

@@ -19,7 +19,7 @@ MIN_TOKEN_LENGTH = 24
 
 def build_site(ws: Workspace) -> dict[str, bytes]:
     """The form and status page, holding the intake readers' and escrow's public keys."""
-    config = intake.form_config(ws.roster, ws.config.triage_readers)
+    config = intake.form_config(ws.roster, ws.triage_readers)
     script, style = asset("intake.js"), asset("intake.css")
     pages = {name: intake.render_page(asset(name).decode("utf-8"), config, CATEGORIES,
                                       intake.sri(script), intake.sri(style)).encode("utf-8")

@@ -113,7 +113,8 @@ def _recuse_newly_reported_members(ws: Workspace, case: dict[str, Any], actor: s
                                    now: Any) -> None:
     # A team member added as a reported person during triage loses access at once.
     already = set(case["meta"]["recused"])
-    for record in intake_recusals(case["report"], [], ws.roster, actor, now):
+    for record in intake_recusals(case["report"], [], ws.roster, actor, now,
+                                  ws.team_roster):
         if record["handle"] not in already:
             case["recusals"].append(record)
             case["meta"]["recused"].append(record["handle"])

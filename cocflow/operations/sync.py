@@ -57,6 +57,8 @@ class SyncResult:
     set_up: list[str] = field(default_factory=list)
     renumbered: dict[str, str] = field(default_factory=dict)
     roster_pending: list[str] = field(default_factory=list)
+    roster_in_effect: list[str] = field(default_factory=list)
+    roster_commits: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,9 +119,15 @@ def _tip(ws: Workspace, ref: str) -> str | None:
 
 
 def _with_roster_changes(ws: Workspace, result: SyncResult) -> SyncResult:
-    """Name what the pulled team.yaml adds beyond this clone's accepted roster."""
-    pulled = Workspace(ws.root, ws.keyring)
-    result.roster_pending = [change.describe() for change in pulled.pending_roster_changes()]
+    """Name what the pulled team.yaml changes from this clone's accepted roster: what waits
+    for `team accept`, what took effect at once, and the commits (and authors) behind it."""
+    from cocflow.operations.team import review_roster
+
+    review = review_roster(Workspace(ws.root, ws.keyring))
+    result.roster_pending = [change.describe() for change in review.pending]
+    result.roster_in_effect = [change.describe() for change in review.changes
+                               if not change.widening]
+    result.roster_commits = list(review.commits)
     return result
 
 

@@ -17,10 +17,10 @@ from cocflow.adapters.config import (
     save_accepted_roster,
     validate_roster,
 )
-from cocflow.adapters.paths import find_root
+from cocflow.adapters.paths import CONFIG_FILE, find_root
 from cocflow.domain.access import Member, Roster, readers, require_handle
 from cocflow.domain.case import recused_handles
-from cocflow.domain.roster import RosterChange, roster_changes
+from cocflow.domain.roster import RosterChange, recused_renames
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace, commit
 
@@ -68,7 +68,7 @@ def set_keys(ws: Workspace, handle: str, keys: Iterable[str]) -> Member:
         return dataclasses.replace(roster, members=tuple(
             member if m.handle == handle else m for m in roster.members))
 
-    _commit_roster(ws, change, f"team: new keys for {handle}")
+    _commit_roster(ws, change, f"team: new keys for {handle}", rekeyed=member)
     return member
 
 
@@ -80,7 +80,8 @@ def _clean_keys(keys: Iterable[str]) -> tuple[str, ...]:
 
 
 def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: str,
-                   added: Member | None = None, removed: str | None = None) -> None:
+                   added: Member | None = None, removed: str | None = None,
+                   rekeyed: Member | None = None) -> None:
     """Apply one change to team.yaml and to this clone's accepted roster, one commit.
 
     team.yaml is edited in place where it can be (comments and order kept).
@@ -88,10 +89,10 @@ def _commit_roster(ws: Workspace, change: Callable[[Roster], Roster], message: s
     updated = validate_roster(change(ws.team_roster))
     accepted = ws.accepted
     path = ws.root / TEAM_FILE
-    commit(ws, [(path, roster_text(updated, path, added=added, removed=removed))], message)
-    save_accepted_roster(ws.accepted_roster_path,
-                         AcceptedRoster(validate_roster(change(accepted.roster)),
-                                        accepted.commit))
+    commit(ws, [(path, roster_text(updated, path, added=added, removed=removed,
+                                   rekeyed=rekeyed))], message)
+    save_accepted_roster(ws.accepted_roster_path, dataclasses.replace(
+        accepted, roster=validate_roster(change(accepted.roster))))
 
 
 def remove_member(ws: Workspace, handle: str) -> list[str]:
@@ -137,20 +138,38 @@ class RosterReview:
 
 def review_roster(ws: Workspace) -> RosterReview:
     """What changed in team.yaml since this clone accepted the roster, and who changed it."""
-    changes = roster_changes(ws.accepted.roster, ws.team_roster)
+    changes = ws.roster_changes()
     since = ws.accepted.commit
     revisions = [f"{since}..HEAD"] if since and ws.git.attempt(
         "merge-base", "--is-ancestor", since, "HEAD").ok else ["HEAD"]
     log = ws.git.run("log", "--format=%h %an <%ae> %ad %s", "--date=short", *revisions,
-                     "--", TEAM_FILE) if changes and ws.git.head() else ""
+                     "--", TEAM_FILE, CONFIG_FILE) if changes and ws.git.head() else ""
     return RosterReview(tuple(changes), tuple(filter(None, log.splitlines())))
 
 
 def accept_roster(ws: Workspace, review: RosterReview) -> RosterReview:
     """Accept team.yaml as it is now (after `review` was shown and confirmed)."""
-    if review.changes != tuple(roster_changes(ws.accepted.roster, ws.team_roster)):
+    if review.changes != tuple(ws.roster_changes()):
         raise InvalidInput("team.yaml changed while you were reviewing it; run "
                            "`cocflow team accept` again")
+    renamed = recused_renames(review.changes, _recused_anywhere(ws))
+    if renamed:
+        change, case_id = renamed[0]
+        raise InvalidInput(f"team.yaml renames {change.handle} ({change.detail}), who is "
+                           f"recused from case {case_id}: a recused handle is never renamed; "
+                           f"put {change.handle} back in team.yaml (revert the commit that "
+                           "renamed it), then accept")
     save_accepted_roster(ws.accepted_roster_path,
-                         AcceptedRoster(ws.team_roster, ws.git.head()))
+                         AcceptedRoster(ws.team_roster, ws.git.head(),
+                                        ws.config.triage_readers))
     return review
+
+
+def _recused_anywhere(ws: Workspace) -> dict[str, list[str]]:
+    """Each handle recused from some case, with those cases (plaintext meta: a forged meta
+    can only make this refuse more; the keys recorded inside each case still decide)."""
+    found: dict[str, list[str]] = {}
+    for meta in ws.store.all_meta():
+        for handle in recused_handles(meta) or ():
+            found.setdefault(handle, []).append(meta["id"])
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -36,7 +37,16 @@ from cocflow.domain.access import (
     require_enough_readers,
 )
 from cocflow.domain.case import plaintext_leaves, recused_keys
-from cocflow.domain.roster import RosterChange, effective_roster, fingerprint, pending
+from cocflow.domain.evidence import number_of as evidence_number
+from cocflow.domain.roster import (
+    RosterChange,
+    effective_roster,
+    effective_triage_readers,
+    fingerprint,
+    pending,
+    roster_changes,
+    triage_changes,
+)
 from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
 from cocflow.operations.parallel import parallel
 
@@ -78,7 +88,10 @@ class Workspace:
         """The roster this clone accepted; on first use, team.yaml as it is (like ssh)."""
         found = load_accepted_roster(self.accepted_roster_path)
         if found is None:
-            found = AcceptedRoster(self.team_roster, self.git.head())
+            found = AcceptedRoster(self.team_roster, self.git.head(), self.config.triage_readers)
+            save_accepted_roster(self.accepted_roster_path, found)
+        elif found.triage_readers is None:  # kept before triage readers were
+            found = dataclasses.replace(found, triage_readers=self.config.triage_readers)
             save_accepted_roster(self.accepted_roster_path, found)
         return found
 
@@ -91,9 +104,22 @@ class Workspace:
         """The roster every write encrypts to: accepted, minus what team.yaml removed since."""
         return effective_roster(self.accepted.roster, self.team_roster)
 
+    def roster_changes(self) -> list[RosterChange]:
+        """Every change to team.yaml and cocflow.yaml's triage_readers since accepted."""
+        found = [*roster_changes(self.accepted.roster, self.team_roster),
+                 *triage_changes(self.accepted.triage_readers or (), self.config.triage_readers)]
+        return sorted(found, key=lambda change: (change.handle, change.kind))
+
     def pending_roster_changes(self) -> list[RosterChange]:
-        """What team.yaml adds beyond the accepted roster; waits for `team accept`."""
-        return pending(self.accepted.roster, self.team_roster)
+        """What team.yaml (or triage_readers) adds beyond the accepted roster; waits for
+        `team accept`."""
+        return [change for change in self.roster_changes() if change.widening]
+
+    @property
+    def triage_readers(self) -> tuple[str, ...]:
+        """cocflow.yaml's triage readers, those this clone accepted only."""
+        return effective_triage_readers(self.accepted.triage_readers or (),
+                                        self.config.triage_readers)
 
     @cached_property
     def config(self) -> Config:
@@ -219,10 +245,11 @@ def seal(ws: Workspace, document: dict[str, Any], granted: Sequence[str] = ()) -
 
 
 def _record_recused_keys(ws: Workspace, document: dict[str, Any]) -> None:
-    """A recusal written before keys were recorded gets the keys its member holds now."""
+    """A recusal written before keys were recorded gets the keys its member holds now: as
+    this clone accepted them, or as team.yaml lists them."""
     for record in document.get("recusals") or []:
         if not record.get("keys"):
-            held = [member.keys for roster in (ws.roster, ws.team_roster)
+            held = [member.keys for roster in (ws.accepted.roster, ws.team_roster)
                     if (member := roster.member(record["handle"])) is not None]
             record["keys"] = sorted({key for keys in held for key in keys})
 
@@ -252,7 +279,8 @@ def _require_enough(ws: Workspace, readers: Sequence[str], recused: Sequence[str
     """min_recipients distinct readers: members, and in triage escrow counts as one."""
     found = count_readers(ws.roster, readers, recused, escrow_counts=triage)
     if found < ws.roster.min_recipients:
-        how = ("set `triage_readers` in cocflow.yaml or add an escrow key to team.yaml"
+        how = ("set `triage_readers` in cocflow.yaml (each member's clone accepts them with "
+               "`cocflow team accept`) or add an escrow key to team.yaml"
                if triage else "a member who reads it can add readers with `cocflow share`")
         raise InvalidInput(f"case {case_id} would be readable by {found} reader(s), fewer than "
                            f"min_recipients ({ws.roster.min_recipients}): {how}")
