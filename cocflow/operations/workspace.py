@@ -37,13 +37,11 @@ from cocflow.domain.access import (
     require_enough_readers,
 )
 from cocflow.domain.case import plaintext_leaves, recused_keys
-from cocflow.domain.evidence import number_of as evidence_number
 from cocflow.domain.roster import (
     RosterChange,
     effective_roster,
     effective_triage_readers,
     fingerprint,
-    pending,
     roster_changes,
     triage_changes,
 )
