@@ -278,6 +278,22 @@ class GitRepo:
         data: bytes = self._repo.odb.stream(bytes.fromhex(blob_id)).read()
         return data
 
+    def changed_blobs(self, *commits: str) -> dict[str, tuple[str | None, str | None]]:
+        """Path -> (old blob, new blob) of every file that differs, one git call: the index
+        against HEAD (no commits; everything before a first commit), or between two commits.
+        None stands for the side where the file does not exist."""
+        span = list(commits) if commits else ["--cached"]
+        listing = self.run("diff", "--raw", "--no-renames", "--no-abbrev", "-z", *span, "--")
+        fields = listing.split("\0")
+        changes: dict[str, tuple[str | None, str | None]] = {}
+        for info, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not info.startswith(":"):
+                continue
+            old_mode, new_mode, old, new = info[1:].split()[:4]
+            changes[path] = (None if _no_blob(old_mode) else old,
+                             None if _no_blob(new_mode) else new)
+        return changes
+
     def staged_paths(self) -> set[str]:
         """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""
         listing = self.run("diff", "--cached", "--name-only", "--no-renames", "-z")
@@ -290,6 +306,11 @@ class GitRepo:
     def _relative(self, paths: Sequence[Path]) -> list[str]:
         return [str(Path(p).resolve().relative_to(self.root.resolve())) for p in paths]
 
+
+
+def _no_blob(mode: str) -> bool:
+    """No file on this side of a diff (000000), or a submodule (160000), which has no blob."""
+    return mode in ("000000", "160000")
 
 
 def _within(path: str, mine: set[str]) -> bool:

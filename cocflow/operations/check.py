@@ -67,31 +67,13 @@ class WorkingTree:
         return (self.root / path).read_bytes()
 
 
-class StagedIndex:
-    """Files as staged in the git index: what the next commit will hold."""
+def require_clean_commit(repo: GitRepo, commit: str, paths: set[str],
+                         base: str | None = None) -> None:
+    """The pre-commit check, for a commit made with plumbing: `paths` of `commit` must pass
+    (against `base`, the commit it replaces, when given: the history rules see both)."""
+    from cocflow.operations.check_changes import check_commit
 
-    def __init__(self, repo: GitRepo) -> None:
-        self.repo = repo
-        self.entries = repo.index_entries(f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
-
-    def paths(self) -> list[str]:
-        return sorted(self.entries)
-
-    def read(self, path: str) -> bytes:
-        return self.repo.blob(self.entries[path])
-
-
-class CommittedTree(StagedIndex):
-    """Files as a commit holds them (a rewritten commit before any branch points at it)."""
-
-    def __init__(self, repo: GitRepo, commit: str) -> None:
-        self.repo = repo
-        self.entries = repo.tree_entries(commit, f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
-
-
-def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
-    """The pre-commit check, for a commit made with plumbing: `paths` of `commit` must pass."""
-    report = run_checks(CommittedTree(repo, commit), scope=paths)
+    report = check_commit(repo, commit, paths, base)
     if not report.ok:
         first = report.problems[0]
         raise ProblemsFound(f"refusing the rewritten commit: {first.file} {first.code}: "
@@ -102,41 +84,33 @@ def check_repository(root: Path, staged: bool = False) -> CheckReport:
     """Check the working tree, or (staged) the files the next commit changes, as staged."""
     if not staged:
         return run_checks(WorkingTree(root))
-    repo = GitRepo(root)
-    return run_checks(StagedIndex(repo), scope=repo.staged_paths())
+    from cocflow.operations.check_changes import check_staged
+
+    return check_staged(GitRepo(root))
 
 
-def run_checks(snapshot: Snapshot, scope: set[str] | None = None) -> CheckReport:
-    """Every problem in the snapshot; with a scope, only those of the files in it."""
+def run_checks(snapshot: Snapshot) -> CheckReport:
+    """Every problem in the snapshot: each file read once, one case at a time."""
     paths = snapshot.paths()
-    def wanted(path: str) -> bool:
-        return scope is None or path in scope
-
-    roster, problems = _load_team(snapshot, paths)
-    problems += _check_config(snapshot, paths)
-    case_paths = [path for path in paths if _is_case_file(path)]
+    roster, problems = load_team(snapshot, paths)
+    problems += check_config(snapshot, paths)
+    case_paths = [path for path in paths if is_case_file(path)]
     infos: dict[str, CaseInfo] = {}
     for path in case_paths:
-        data = snapshot.read(path)
-        if wanted(path):
-            infos[path], found = check_case(path, data, roster)
-            problems += found
-        else:
-            infos[path] = _light_info(path, data)
+        infos[path], found = check_case(path, snapshot.read(path), roster)
+        problems += found
     problems += duplicates(infos)
     if roster is not None:
         for info in infos.values():
             problems += recusal_findings(info, roster)
     by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
     for path in paths:
-        if path.startswith(f"{CASES_DIR}/") and path not in infos and wanted(path):
-            problems += _check_other(path, snapshot, by_id, roster)
-    kept = tuple(p for p in problems if wanted(p.file))
-    in_scope = len(paths) if scope is None else len([p for p in paths if p in scope])
-    return CheckReport(len(case_paths), kept, scope is not None, in_scope)
+        if path.startswith(f"{CASES_DIR}/") and path not in infos:
+            problems += check_other(path, snapshot, by_id, roster)
+    return CheckReport(len(case_paths), tuple(problems), False, len(paths))
 
 
-def _is_case_file(path: str) -> bool:
+def is_case_file(path: str) -> bool:
     parts = PurePosixPath(path).parts
     return len(parts) == 2 and parts[0] == CASES_DIR and parts[1].endswith(".yaml")
 
@@ -144,7 +118,7 @@ def _is_case_file(path: str) -> bool:
 # --- team.yaml and cocflow.yaml ---------------------------------------------------------
 
 
-def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, list[Problem]]:
+def load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, list[Problem]]:
     def problem(message: str) -> list[Problem]:
         return [Problem(TEAM_FILE, None, "team-invalid", message)]
 
@@ -167,7 +141,7 @@ def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, lis
         return None, problem(str(exc))
 
 
-def _check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
+def check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
     def problem(message: str) -> Problem:
         return Problem(CONFIG_FILE, None, "config-invalid", message)
 
@@ -229,8 +203,8 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     return info, findings.found
 
 
-def _light_info(path: str, data: bytes) -> CaseInfo:
-    """Id and recusals only, for files outside a staged check's scope."""
+def light_info(path: str, data: bytes) -> CaseInfo:
+    """Id and recusals only, for case files a staged check reads but does not check."""
     fallback = case_id_of(path)
     try:
         return case_info(read_meta(data.decode("utf-8")), fallback)
@@ -272,7 +246,7 @@ def _check_format(meta: dict[str, Any], findings: Findings) -> None:
 # --- evidence and anything else in cases/ -----------------------------------------------
 
 
-def _check_other(path: str, snapshot: Snapshot, cases: dict[str, CaseInfo],
+def check_other(path: str, snapshot: Snapshot, cases: dict[str, CaseInfo],
                  roster: Roster | None) -> list[Problem]:
     parts = PurePosixPath(path).parts
     if len(parts) == 2 and parts[1] in ALLOWED_IN_CASES:

@@ -38,7 +38,7 @@ def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
     # The rewritten commits skip the pre-commit hook: check what they changed ourselves.
     changed = set(ws.git.run("diff", "--name-only", "--no-renames", "-z", base, head)
                   .split("\0")) - {""}
-    require_clean_commit(ws.git, head, changed)
+    require_clean_commit(ws.git, head, changed, base)
     ws.git.run("reset", "--quiet", "--keep", head)
     return mapping
 

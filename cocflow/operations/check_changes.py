@@ -1,0 +1,133 @@
+"""The check before a commit: what the commit changes, and what that depends on.
+
+A write costs what the change costs, not what the repository holds. The check reads each
+changed file (as staged, or as a rewritten commit holds it), `team.yaml` and `cocflow.yaml`,
+and the few case files a changed file points at (the case of changed evidence, the file of
+the id a changed case claims). Only a changed `team.yaml` makes it read every case's meta,
+one at a time, for the roster rules (`recusal_findings`). Each changed case also goes to the
+history rules with its committed version (`history_problems`).
+
+Findings that need every file stay in the full `check` (CI): a case id held by two files
+neither of which the commit changes, or by an unchanged file misnamed after a changed one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from cocflow.adapters.config import TEAM_FILE
+from cocflow.adapters.git import GitRepo
+from cocflow.adapters.paths import CONFIG_FILE
+from cocflow.adapters.store import CASES_DIR, case_file
+from cocflow.domain.rules import CaseInfo, CheckReport, Problem, duplicates, recusal_findings
+from cocflow.operations.check import (
+    check_case,
+    check_config,
+    check_other,
+    is_case_file,
+    light_info,
+    load_team,
+)
+
+CHECKED = (f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One case file a commit changes: its committed version (None for a new case) and the
+    version the commit holds, as bytes, for rules about how a case may change."""
+
+    path: str
+    old: bytes | None
+    new: bytes
+
+
+def history_problems(change: CaseChange) -> list[Problem]:
+    """Findings about how one case changed from its committed version.
+
+    The hook for the tamper-evidence history rules (pure functions of the old and the new
+    version of one case); none are registered yet, so a change is no finding here.
+    """
+    del change
+    return []
+
+
+class ChangedFiles:
+    """Files as the next commit (or a rewritten one) holds them, and what it changes."""
+
+    def __init__(self, repo: GitRepo, entries: dict[str, str],
+                 changes: dict[str, tuple[str | None, str | None]]) -> None:
+        self.repo = repo
+        self.entries = entries  # path -> blob of every checked file the commit holds
+        # path -> (old blob, new blob) of each checked file the commit changes
+        self.changes = {path: blobs for path, blobs in changes.items() if _checked(path)}
+
+    def paths(self) -> list[str]:
+        return sorted(self.entries)
+
+    def read(self, path: str) -> bytes:
+        return self.repo.blob(self.entries[path])
+
+    def old(self, path: str) -> bytes | None:
+        blob = self.changes[path][0]
+        return None if blob is None else self.repo.blob(blob)
+
+
+def check_staged(repo: GitRepo) -> CheckReport:
+    """The pre-commit check: the changes staged in the index, as staged."""
+    return check_changes(ChangedFiles(repo, repo.index_entries(*CHECKED),
+                                      repo.changed_blobs()))
+
+
+def check_commit(repo: GitRepo, commit: str, paths: set[str],
+                 base: str | None = None) -> CheckReport:
+    """The same check for `paths` of a commit made with plumbing (against `base` if given)."""
+    changes = repo.changed_blobs(base, commit) if base else {}
+    entries = repo.tree_entries(commit, *CHECKED)
+    return check_changes(ChangedFiles(repo, entries, {
+        path: changes.get(path, (None, entries.get(path))) for path in paths}))
+
+
+def check_changes(files: ChangedFiles) -> CheckReport:
+    """Every problem of the changed files, and of team.yaml when the roster changed."""
+    paths = files.paths()
+    scope = set(files.changes)
+    roster, problems = load_team(files, paths)
+    problems += check_config(files, paths)
+    changed: dict[str, CaseInfo] = {}
+    for path in sorted(scope & set(files.entries)):
+        if is_case_file(path):
+            data = files.read(path)
+            changed[path], found = check_case(path, data, roster)
+            problems += found + history_problems(CaseChange(path, files.old(path), data))
+    infos = {**_neighbours(files, changed), **changed}
+    problems += duplicates(infos)
+    if TEAM_FILE in scope and roster is not None:
+        for path in paths:  # one case at a time: nothing but its meta is kept
+            if is_case_file(path):
+                info = changed.get(path) or light_info(path, files.read(path))
+                problems += recusal_findings(info, roster)
+    by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
+    for path in sorted(scope & set(files.entries)):
+        if path.startswith(f"{CASES_DIR}/") and not is_case_file(path):
+            problems += check_other(path, files, by_id, roster)
+    kept = tuple(problem for problem in problems if problem.file in scope)
+    cases = sum(1 for path in paths if is_case_file(path))
+    return CheckReport(cases, kept, True, len(scope & set(files.entries)))
+
+
+def _neighbours(files: ChangedFiles, changed: dict[str, CaseInfo]) -> dict[str, CaseInfo]:
+    """Id and recusals of the unchanged case files a changed file points at: the case of
+    changed evidence, and the file named after the id a changed case holds."""
+    wanted = {case_file(info.meta_id) for info in changed.values() if info.meta_id}
+    for path in files.changes:
+        parts = PurePosixPath(path).parts
+        if len(parts) >= 3 and parts[0] == CASES_DIR:
+            wanted.add(f"{CASES_DIR}/{parts[1]}.yaml")
+    return {path: light_info(path, files.read(path))
+            for path in sorted(wanted - set(changed)) if path in files.entries}
+
+
+def _checked(path: str) -> bool:
+    return path.startswith(f"{CASES_DIR}/") or path in (TEAM_FILE, CONFIG_FILE)
