@@ -234,8 +234,10 @@ def _check_format(meta: dict[str, Any], findings: Findings) -> None:
     if found == sealed.LEGACY_FORMAT:
         findings.add("format-1", "the case is in format 1: lengths of its values are readable "
                      "without a key; run `cocflow migrate`")
-    for message in schema.problems("case", meta, "meta" if found == sealed.FORMAT else "meta1"):
-        findings.add("meta-invalid", in_meta(message))
+    definition = "meta" if found == sealed.FORMAT else "meta1"
+    if not schema.is_valid("case", meta, definition):  # jsonschema only to name the problems
+        for message in schema.problems("case", meta, definition):
+            findings.add("meta-invalid", in_meta(message))
     if found == sealed.FORMAT and meta.get("revision") == 0:
         findings.add("meta-invalid", "meta.revision: a written case has revision 1 or more")
 
