@@ -23,8 +23,8 @@ ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "descri
 
 def compile_schema(root: dict[str, Any], node: dict[str, Any]) -> Check:
     """A check that accepts exactly what `node` (inside the schema `root`) accepts."""
-    checks = [_keyword(root, node, word) for word in node if word not in ANNOTATIONS]
-    checks = [check for check in checks if check is not None]
+    found = [_keyword(root, node, word) for word in node if word not in ANNOTATIONS]
+    checks = [check for check in found if check is not None]
     return lambda value: all(check(value) for check in checks)
 
 

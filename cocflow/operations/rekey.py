@@ -19,14 +19,14 @@ import yaml
 from cocflow.adapters import sops
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
-from cocflow.adapters.store import read_meta
+from cocflow.adapters.store import read_meta, write_beside
 from cocflow.domain.access import Assessment, RecipientChange, assess, require_enough_readers
 from cocflow.domain.case import recused_handles
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import (
     Workspace,
-    commit,
+    commit_prepared,
     decrypt_case,
     reencrypt_evidence_file,
     seal,
@@ -124,17 +124,22 @@ def apply_rekey(ws: Workspace, plan: RekeyPlan, jobs: int | None = None,
     all_rotated, need_other = _rotate_all(ws, plan.changes, jobs, progress)
     # A case is re-keyed whole or not at all: one unreadable file holds back its siblings.
     held_back = set(need_other)
-    rotated = {path: text for path, (case_id, text) in all_rotated.items()
+    rotated = {path: temp for path, (case_id, temp) in all_rotated.items()
                if case_id not in held_back}
     rekeyed = sorted({case_id for case_id, _ in _owners(plan, rotated)})
     result = RekeyResult(rekeyed, list(plan.unchanged), sorted(held_back), list(plan.warnings))
+    # Held back files' temps go too; team.yaml rides along unchanged, so an uncommitted
+    # roster is refused.
+    for _path, (case_id, temp) in all_rotated.items():
+        if case_id in held_back:
+            temp.unlink(missing_ok=True)
     if rotated:
-        # team.yaml rides along unchanged, so an uncommitted roster is refused.
-        commit(ws, list(rotated.items()), _message(result.rekeyed), [ws.root / TEAM_FILE])
+        commit_prepared(ws, list(rotated.items()), _message(result.rekeyed),
+                        [ws.root / TEAM_FILE])
     return result
 
 
-def _owners(plan: RekeyPlan, rotated: dict[Path, str]) -> list[tuple[str, Path]]:
+def _owners(plan: RekeyPlan, rotated: dict[Path, Path]) -> list[tuple[str, Path]]:
     return [(c.case_id, c.path) for c in plan.changes if c.path in rotated]
 
 
@@ -144,13 +149,15 @@ def _case_ids(changes: Iterable[FileRekey]) -> list[str]:
 
 def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
                 progress: Callable[[str], None] | None
-                ) -> tuple[dict[Path, tuple[str, str]], list[str]]:
+                ) -> tuple[dict[Path, tuple[str, Path]], list[str]]:
+    """Each file re-encrypted into a temp file beside it (nothing held in memory), or None
+    when no local key opens it; on any error every temp file written so far is removed."""
     _ = ws.roster  # resolved once, before the threads share it
+    written: list[Path] = []
 
-    def rotate(change: FileRekey) -> str | None:
-        """The re-encrypted text, or None when no local key opens the file."""
+    def rotate(change: FileRekey) -> Path | None:
         try:
-            return _rekey_one(ws, change, change.path.read_text(encoding="utf-8"))
+            text = _rekey_one(ws, change, change.path.read_text(encoding="utf-8"))
         except AccessDenied:
             return None
         except CocflowError as exc:
@@ -158,9 +165,17 @@ def _rotate_all(ws: Workspace, changes: tuple[FileRekey, ...], jobs: int | None,
             exc.args = (f"rekey stopped at case {change.case_id}, no case file was changed: "
                         f"{exc}",)
             raise exc from None
+        temp = write_beside(change.path, text.encode("utf-8"))
+        written.append(temp)
+        return temp
 
     done = (lambda change: progress(change.case_id)) if progress else None
-    results = parallel(rotate, changes, jobs, done)
+    try:
+        results = parallel(rotate, changes, jobs, done)
+    except BaseException:
+        for temp in written:
+            temp.unlink(missing_ok=True)
+        raise
     rotated = {change.path: (change.case_id, text)
                for change, text in zip(changes, results, strict=True) if text is not None}
     need_other = list(dict.fromkeys(change.case_id for change, text

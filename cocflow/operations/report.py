@@ -27,7 +27,7 @@ def transparency_report(ws: Workspace, year: int, progress: Any = None) -> dict[
     """
     if not 1970 <= year <= 9999:
         raise InvalidInput(f"not a year: {year}")
-    metas = [meta for meta in ws.store.all_meta() if received_in(meta, year)]
+    metas = [meta for meta in ws.store.iter_meta() if received_in(meta, year)]
     if progress is not None:
         progress.start(len(metas))
 
