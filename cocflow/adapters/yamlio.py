@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import secrets
+from functools import cache
 from typing import Any
 
 import yaml
@@ -42,7 +41,13 @@ def load(text: str) -> Any:
 
 def load_untrusted(data: bytes | str, what: str = "input",
                    max_bytes: int = MAX_INPUT_BYTES) -> Any:
-    """Load YAML from a person or another tool: size, depth and alias limits, UTF-8 only."""
+    """Load YAML from a person or another tool: size, depth and alias limits, UTF-8 only.
+
+    One pass over the parser's events both enforces the limits and builds the value, exactly
+    as PyYAML's safe loader would (`_Builder`); the rare document it does not build itself
+    (explicit tags, merge keys, a mapping as a key, several documents) is checked and loaded
+    the slow way.
+    """
     if isinstance(data, bytes):
         if len(data) > max_bytes:
             raise InvalidInput(f"{what} is larger than {max_bytes} bytes")
@@ -53,97 +58,108 @@ def load_untrusted(data: bytes | str, what: str = "input",
     if len(data) > max_bytes:
         raise InvalidInput(f"{what} is larger than {max_bytes} characters")
     try:
-        skeleton, tokens = _without_ciphertext(data)
-        if _plainly_shallow(skeleton):
-            return _put_back(load(skeleton), tokens)
-        _refuse_aliases_and_depth(data, what)
-        return load(data)
+        try:
+            return _Builder(what).build(yaml.parse(data, Loader=_Loader))
+        except _Unusual:
+            _refuse_aliases_and_depth(data, what)
+            return load(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise InvalidInput(f"{what} is not valid YAML{where}") from None
 
 
-# One value as sops writes it. It holds no blank, no line break and no YAML indicator that
-# matters outside a flow collection, so in a document without flow collections it is a plain
-# scalar (or part of one): putting a placeholder in its stead changes no structure.
-SOPS_VALUE = re.compile(
-    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]*,tag:[A-Za-z0-9+/=]*,type:[a-z]*\]")
-# Breaks YAML counts as line breaks besides \n: a document with one is scanned the slow way.
-OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
-MARK = "\ue000"
+class _Unusual(Exception):
+    """A document the builder leaves to PyYAML's own constructor."""
 
 
-def _without_ciphertext(text: str) -> tuple[str, dict[str, str]]:
-    """The text with each sops value replaced by a placeholder, and the values by placeholder.
-
-    The parser then reads a few hundred bytes of structure instead of kilobytes of base64.
-    Placeholders carry a random nonce, so no text in the document can stand for one.
-    """
-    if "ENC[" not in text or MARK in text:
-        return text, {}
-    nonce = secrets.token_hex(8)
-    tokens: dict[str, str] = {}
-
-    def placeholder(match: re.Match[str]) -> str:
-        key = f"{MARK}{nonce}.{len(tokens)}{MARK}"
-        tokens[key] = match.group(0)
-        return key
-
-    return SOPS_VALUE.sub(placeholder, text), tokens
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCTORS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                 "tag:yaml.org,2002:float"}
 
 
-def _put_back(value: Any, tokens: dict[str, str]) -> Any:
-    """The loaded tree with every placeholder turned back into its sops value."""
-    if not tokens:
-        return value
-    if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: tokens.get(m.group(0), m.group(0)), value) \
-            if MARK in value else value
-    if isinstance(value, dict):
-        return {_put_back(key, tokens): _put_back(sub, tokens) for key, sub in value.items()}
-    if isinstance(value, list):
-        return [_put_back(sub, tokens) for sub in value]
-    return value
+class _Builder:
+    """PyYAML's composer and safe constructor in one pass over parser events, for documents
+    without tags, anchors or merge keys: scalars resolved by the loader's own implicit
+    resolvers and built by its own constructors, later duplicate keys winning."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.loader = _resolver()
+
+    def build(self, events: Any) -> Any:
+        stack: list[list[Any]] = []  # [container, pending key or _NO_KEY]
+        root: Any = None
+        documents = 0
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                self._refuse_anchor(event)
+                value = self._scalar(event)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self._refuse_anchor(event)
+                if event.tag is not None and event.tag != "!":
+                    raise _Unusual
+                if len(stack) >= MAX_DEPTH:
+                    raise InvalidInput(f"{self.what} is nested deeper than {MAX_DEPTH} levels")
+                stack.append([{} if kind is yaml.MappingStartEvent else [], _NO_KEY])
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                value = stack.pop()[0]
+            elif kind is yaml.AliasEvent:
+                raise InvalidInput(f"{self.what} uses YAML anchors or aliases; cocflow does not "
+                                   "accept them")
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _Unusual
+                continue
+            else:
+                continue
+            if not stack:
+                root = value
+                continue
+            top = stack[-1]
+            if isinstance(top[0], list):
+                top[0].append(value)
+            elif top[1] is _NO_KEY:
+                if isinstance(value, (dict, list)):
+                    raise _Unusual  # PyYAML refuses an unhashable key: let it say so
+                top[1] = value
+            else:
+                top[0][top[1]] = value
+                top[1] = _NO_KEY
+        return root
+
+    def _refuse_anchor(self, event: Any) -> None:
+        if event.anchor is not None:
+            raise InvalidInput(f"{self.what} uses YAML anchors or aliases; cocflow does not "
+                               "accept them")
+
+    def _scalar(self, event: Any) -> Any:
+        if event.tag is not None and event.tag != "!":
+            raise _Unusual
+        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR:
+            return event.value
+        if tag not in _CONSTRUCTORS:
+            raise _Unusual  # a merge key `<<`, `=`: PyYAML's own handling
+        # The constructor itself, not construct_object: that one remembers every node.
+        return self.loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, event.value))
 
 
-_PLACEHOLDER = re.compile(f"{MARK}[0-9a-f]{{16}}\\.[0-9]+{MARK}")
-# A line that starts with `- ` or `? ` markers (each one more level), after its indentation.
-_MARKED_LINE = re.compile(r"(?m)^( *)((?:[-?] +)+)")
+_NO_KEY = object()
 
 
-def _plainly_shallow(text: str) -> bool:
-    """True when the text can hold no anchor, alias or flow collection and its block nesting
-    (indentation plus inline `- ` markers) stays under MAX_DEPTH: no event scan needed.
-
-    Keyless commands read thousands of small meta blocks; this skips a second parse of each.
-    """
-    bare = text.replace("[]", "").replace("{}", "")  # empty flow collections nest nothing
-    if any(marker in bare for marker in "&*[{!"):
-        return False
-    if OTHER_LINE_BREAKS.search(text):
-        return _shallow_lines(text)
-    if re.search(f"(?m)^ {{{MAX_DEPTH}}}", text):
-        return False
-    return all(len(m.group(1)) + 2 * len(re.findall(r"[-?] +", m.group(2))) < MAX_DEPTH
-               for m in _MARKED_LINE.finditer(text))
-
-
-def _shallow_lines(text: str) -> bool:
-    for line in text.splitlines():
-        stripped = line.lstrip(" ")
-        depth = len(line) - len(stripped)
-        while stripped.startswith(("- ", "? ")):
-            depth, stripped = depth + 2, stripped[2:].lstrip(" ")
-        if depth >= MAX_DEPTH:
-            return False
-    return True
+@cache
+def _resolver() -> Any:
+    """One loader kept for its resolver and scalar constructors (both stateless for
+    scalars)."""
+    return _Loader("")
 
 
 def _refuse_aliases_and_depth(text: str, what: str) -> None:
     # Aliases are how "billion laughs" documents explode; case data never needs them.
-    if _plainly_shallow(text):
-        return
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
