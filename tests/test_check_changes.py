@@ -47,14 +47,20 @@ def test_a_changed_case_reads_itself_its_old_version_and_the_roster(repo, five_c
     assert len(counting.read) == 4
 
 
-def test_a_roster_change_reads_every_case_meta(repo, five_cases, run, keys):
+def test_a_roster_change_reads_every_case_from_disk_unless_it_differs_from_the_index(
+        repo, five_cases, run, keys):
     team = repo / "team.yaml"
     team.write_text(team.read_text() + "# a comment\n")
     git(repo, "add", "team.yaml")
     counting = CountingRepo(repo)
     report = check_staged(counting)
     assert report.ok and report.files_in_scope == 1
-    assert len(counting.read) == 2 + len(five_cases)
+    assert len(counting.read) == 2  # team.yaml and cocflow.yaml; the cases from disk
+    edited = repo / "cases" / f"{five_cases[1]}.yaml"
+    edited.write_text("not what the index holds\n")  # unstaged: the index version counts
+    counting = CountingRepo(repo)
+    assert check_staged(counting).ok
+    assert len(counting.read) == 3
 
 
 def test_a_roster_change_still_finds_a_recused_key_given_to_someone_else(repo, open_case,

@@ -294,6 +294,12 @@ class GitRepo:
                              None if _no_blob(new_mode) else new)
         return changes
 
+    def unstaged_paths(self, *pathspecs: str) -> set[str]:
+        """Tracked paths whose working-tree file differs from the index (git's own stat
+        check, racy timestamps included)."""
+        listing = self.run("diff", "--name-only", "--no-renames", "-z", "--", *pathspecs)
+        return set(filter(None, listing.split("\0")))
+
     def staged_paths(self) -> set[str]:
         """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""
         listing = self.run("diff", "--cached", "--name-only", "--no-renames", "-z")
