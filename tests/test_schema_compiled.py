@@ -103,3 +103,31 @@ def test_the_valid_samples_are_valid() -> None:
 def test_an_unknown_keyword_is_refused_when_compiled() -> None:
     with pytest.raises(NotImplementedError):
         compile_schema({}, {"type": "string", "format": "email"})
+
+
+pieces = st.sampled_from(["ENC[", "AES256_GCM", ",", "data:", "iv:", "tag:", "type:", "str",
+                          "bytes", "blob", "]", "QUJD", "=", "==", "A", "+/", " ", "\n", ":",
+                          "é", "[", "ENC[AES256_GCM,data:"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(pieces, max_size=14).map("".join))
+def test_the_fast_ciphertext_test_agrees_with_the_pattern(text: str) -> None:
+    from cocflow.domain.case import CIPHERTEXT, is_ciphertext
+
+    assert is_ciphertext(text) == (CIPHERTEXT.fullmatch(text) is not None)
+
+
+@pytest.mark.parametrize("text", [
+    "ENC[AES256_GCM,data:QUJD,iv:QQ==,tag:QQ==,type:str]",
+    "ENC[AES256_GCM,data:,iv:QQ==,tag:QQ==,type:str]",
+    "ENC[AES256_GCM,data:A=B,iv:Q,tag:=,type:bytes]",
+    "ENC[AES256_GCM,data:QUJD,iv:,tag:QQ==,type:str]",
+    "ENC[AES256_GCM,data:QU JD,iv:QQ==,tag:QQ==,type:str]",
+    "ENC[AES256_GCM,data:QUJD,iv:QQ==,tag:QQ==,type:str]\n",
+    "ENC[AES256_GCM,data:QUJD,iv:QQ==,tag:QQ==,type:blob]",
+])
+def test_ciphertext_edges_agree_with_the_pattern(text: str) -> None:
+    from cocflow.domain.case import CIPHERTEXT, is_ciphertext
+
+    assert is_ciphertext(text) == (CIPHERTEXT.fullmatch(text) is not None)

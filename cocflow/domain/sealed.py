@@ -24,8 +24,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from cocflow.domain.case import CIPHERTEXT
 from cocflow.domain.case import FORMAT as FORMAT  # the format every write produces
+from cocflow.domain.case import is_ciphertext
 from cocflow.errors import InvalidInput, Unreadable
 
 LEGACY_FORMAT = 1
@@ -68,7 +68,7 @@ def padded(data: bytes, filler: bytes) -> bytes:
 def encrypted_size(value: Any) -> int | None:
     """How many plaintext bytes a sops-encrypted value holds (AES-GCM keeps the length), read
     without a key; None when `value` is not sops ciphertext."""
-    if not isinstance(value, str) or not CIPHERTEXT.fullmatch(value):
+    if not is_ciphertext(value):
         return None
     data = value[len("ENC[AES256_GCM,data:"):].split(",", 1)[0]
     try:

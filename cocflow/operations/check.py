@@ -32,6 +32,7 @@ from cocflow.domain.rules import (
     duplicates,
     in_meta,
     masked,
+    masked_outside_meta,
     plain_comment_lines,
     recusal_findings,
     roster_findings,
@@ -193,7 +194,7 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     _check_meta(document.get("meta"), stem, info, findings)
     if sealed.format_of(document.get("meta")) == sealed.FORMAT:
         check_body(document, findings)
-    for leaf in plaintext_leaves(masked(document)):
+    for leaf in plaintext_leaves(masked_outside_meta(document)):
         findings.add("plaintext", f"{leaf} is not encrypted (only meta may be plaintext)")
     for line in plain_comment_lines(data.decode("utf-8")):
         findings.add("plaintext-comment", f"line {line} holds a comment that is not encrypted")
