@@ -58,19 +58,19 @@ def load_untrusted(data: bytes | str, what: str = "input",
     if len(data) > max_bytes:
         raise InvalidInput(f"{what} is larger than {max_bytes} characters")
     try:
-        try:
-            return _Builder(what).build(yaml.parse(data, Loader=_Loader))
-        except _Unusual:
-            _refuse_aliases_and_depth(data, what)
-            return load(data)
+        built = _Builder(what).build(yaml.parse(data, Loader=_Loader))
+        if built is not _UNUSUAL:
+            return built
+        _refuse_aliases_and_depth(data, what)
+        return load(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise InvalidInput(f"{what} is not valid YAML{where}") from None
 
 
-class _Unusual(Exception):
-    """A document the builder leaves to PyYAML's own constructor."""
+# What the builder returns for a document it leaves to PyYAML's own constructor.
+_UNUSUAL = object()
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -96,10 +96,12 @@ class _Builder:
             if kind is yaml.ScalarEvent:
                 self._refuse_anchor(event)
                 value = self._scalar(event)
+                if value is _UNUSUAL:
+                    return _UNUSUAL
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 self._refuse_anchor(event)
                 if event.tag is not None and event.tag != "!":
-                    raise _Unusual
+                    return _UNUSUAL
                 if len(stack) >= MAX_DEPTH:
                     raise InvalidInput(f"{self.what} is nested deeper than {MAX_DEPTH} levels")
                 stack.append([{} if kind is yaml.MappingStartEvent else [], _NO_KEY])
@@ -112,7 +114,7 @@ class _Builder:
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise _Unusual
+                    return _UNUSUAL
                 continue
             else:
                 continue
@@ -124,7 +126,7 @@ class _Builder:
                 top[0].append(value)
             elif top[1] is _NO_KEY:
                 if isinstance(value, (dict, list)):
-                    raise _Unusual  # PyYAML refuses an unhashable key: let it say so
+                    return _UNUSUAL  # PyYAML refuses an unhashable key: let it say so
                 top[1] = value
             else:
                 top[0][top[1]] = value
@@ -138,12 +140,12 @@ class _Builder:
 
     def _scalar(self, event: Any) -> Any:
         if event.tag is not None and event.tag != "!":
-            raise _Unusual
+            return _UNUSUAL
         tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _STR:
             return event.value
         if tag not in _CONSTRUCTORS:
-            raise _Unusual  # a merge key `<<`, `=`: PyYAML's own handling
+            return _UNUSUAL  # a merge key `<<`, `=`: PyYAML's own handling
         # The constructor itself, not construct_object: that one remembers every node.
         return self.loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, event.value))
 

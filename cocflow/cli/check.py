@@ -41,7 +41,7 @@ def check_command(staged: bool, as_json: bool) -> None:
       cocflow check --json
       cocflow check --staged       (what the pre-commit hook runs)
     """
-    from cocflow.operations.check import check_repository
+    from cocflow.operations.check_changes import check_repository
 
     report = check_repository(keyless_workspace().root, staged)
     if as_json:

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from cocflow.adapters import schema, sops, yamlio
 from cocflow.adapters.config import TEAM_FILE, validate_roster
-from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
 from cocflow.adapters.store import CASES_DIR, case_id_of, read_meta
 from cocflow.domain import sealed
@@ -37,7 +36,7 @@ from cocflow.domain.rules import (
     recusal_findings,
     roster_findings,
 )
-from cocflow.errors import CocflowError, ProblemsFound
+from cocflow.errors import CocflowError
 
 
 class Snapshot(Protocol):
@@ -66,28 +65,6 @@ class WorkingTree:
 
     def read(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
-
-
-def require_clean_commit(repo: GitRepo, commit: str, paths: set[str],
-                         base: str | None = None) -> None:
-    """The pre-commit check, for a commit made with plumbing: `paths` of `commit` must pass
-    (against `base`, the commit it replaces, when given: the history rules see both)."""
-    from cocflow.operations.check_changes import check_commit
-
-    report = check_commit(repo, commit, paths, base)
-    if not report.ok:
-        first = report.problems[0]
-        raise ProblemsFound(f"refusing the rewritten commit: {first.file} {first.code}: "
-                            f"{first.message} ({len(report.problems)} problem(s))")
-
-
-def check_repository(root: Path, staged: bool = False) -> CheckReport:
-    """Check the working tree, or (staged) the files the next commit changes, as staged."""
-    if not staged:
-        return run_checks(WorkingTree(root))
-    from cocflow.operations.check_changes import check_staged
-
-    return check_staged(GitRepo(root))
 
 
 def run_checks(snapshot: Snapshot) -> CheckReport:

@@ -15,20 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.git import GitRepo
 from cocflow.adapters.paths import CONFIG_FILE
 from cocflow.adapters.store import CASES_DIR, case_file
 from cocflow.domain.rules import CaseInfo, CheckReport, Problem, duplicates, recusal_findings
+from cocflow.errors import ProblemsFound
 from cocflow.operations.check import (
+    WorkingTree,
     check_case,
     check_config,
     check_other,
     is_case_file,
     light_info,
     load_team,
+    run_checks,
 )
 
 CHECKED = (f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
@@ -112,6 +115,24 @@ def check_commit(repo: GitRepo, commit: str, paths: set[str],
     entries = repo.tree_entries(commit, *CHECKED)
     return check_changes(ChangedFiles(repo, entries, {
         path: changes.get(path, (None, entries.get(path))) for path in paths}))
+
+
+def require_clean_commit(repo: GitRepo, commit: str, paths: set[str],
+                         base: str | None = None) -> None:
+    """The pre-commit check, for a commit made with plumbing: `paths` of `commit` must pass
+    (against `base`, the commit it replaces, when given: the history rules see both)."""
+    report = check_commit(repo, commit, paths, base)
+    if not report.ok:
+        first = report.problems[0]
+        raise ProblemsFound(f"refusing the rewritten commit: {first.file} {first.code}: "
+                            f"{first.message} ({len(report.problems)} problem(s))")
+
+
+def check_repository(root: Path, staged: bool = False) -> CheckReport:
+    """Check the working tree, or (staged) the files the next commit changes, as staged."""
+    if not staged:
+        return run_checks(WorkingTree(root))
+    return check_staged(GitRepo(root))
 
 
 def check_changes(files: ChangedFiles) -> CheckReport:

@@ -17,7 +17,7 @@ import re
 from cocflow.adapters.store import CASES_DIR, case_file, case_id_of
 from cocflow.domain.case import next_case_id
 from cocflow.errors import EnvironmentProblem
-from cocflow.operations.check import require_clean_commit
+from cocflow.operations.check_changes import require_clean_commit
 from cocflow.operations.workspace import Workspace, decrypt_case, seal
 
 
