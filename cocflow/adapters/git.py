@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,27 @@ _IN_PROGRESS = {
 # hook skips its (slower, separate-process) check when the tree it sees is that very tree.
 CHECKED_TREE_ENV = "COCFLOW_CHECKED_TREE"
 
+
+
+# git maps whole pack files and keeps up to 96 MiB of delta bases: reading every case or
+# walking the history of a large repository would grow git's memory with the repository.
+# These limits keep it small at no cost in speed (benchmarks/README.md).
+MEMORY_LIMITS = {"core.packedGitLimit": "32m", "core.packedGitWindowSize": "1m",
+                 "core.deltaBaseCacheLimit": "16m"}
+
+
+def bounded_memory(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment that gives every git process cocflow starts MEMORY_LIMITS, after any
+    configuration the environment already passes the same way (GIT_CONFIG_COUNT)."""
+    try:
+        first = int(environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        return {}  # someone else's malformed setting: git will say so, not cocflow
+    added = {}
+    for offset, (key, value) in enumerate(MEMORY_LIMITS.items()):
+        added[f"GIT_CONFIG_KEY_{first + offset}"] = key
+        added[f"GIT_CONFIG_VALUE_{first + offset}"] = value
+    return {**added, "GIT_CONFIG_COUNT": str(first + len(MEMORY_LIMITS))}
 
 
 def require_git() -> None:
@@ -71,6 +92,7 @@ class GitRepo:
                 raise EnvironmentProblem(
                     f"{self.root} is not a git repository: run `cocflow init` or `git init`"
                 ) from None
+            self._repo.git.update_environment(**bounded_memory(os.environ))
         return self._repo.git
 
     @classmethod
