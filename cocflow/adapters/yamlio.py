@@ -86,6 +86,11 @@ class _Builder:
     def __init__(self, what: str) -> None:
         self.what = what
         self.loader = _resolver()
+        # First characters that may make a plain scalar something other than a string (the
+        # resolver's own table); none at all when it has catch-all or path resolvers.
+        table = self.loader.yaml_implicit_resolvers
+        self.typed_starts = None if None in table or self.loader.yaml_path_resolvers \
+            else frozenset(table)
 
     def build(self, events: Any) -> Any:
         stack: list[list[Any]] = []  # [container, pending key or _NO_KEY]
@@ -141,7 +146,11 @@ class _Builder:
     def _scalar(self, event: Any) -> Any:
         if event.tag is not None and event.tag != "!":
             return _UNUSUAL
-        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        value = event.value
+        if self.typed_starts is not None and (not event.implicit[0] or (
+                value and value[0] not in self.typed_starts)):
+            return value  # quoted or block text, or a plain scalar no resolver claims
+        tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit)
         if tag == _STR:
             return event.value
         if tag not in _CONSTRUCTORS:

@@ -7,6 +7,7 @@ import binascii
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from cocflow.domain.timestamps import format_timestamp
@@ -168,11 +169,17 @@ def is_ciphertext(value: Any) -> bool:
 
     Field by field, because a case body is kilobytes of base64 and the regular expression
     walks it a character at a time; no field's alphabet holds `,` or `]`, so splitting on
-    them is exact.
+    them is exact. The last few long values are remembered: the check asks about one body
+    several times.
     """
     if not isinstance(value, str) or not value.startswith(_CIPHER_PREFIX) \
             or not value.endswith("]"):
         return False
+    return _sops_value(value) if len(value) > 1024 else _sops_value.__wrapped__(value)
+
+
+@lru_cache(maxsize=8)
+def _sops_value(value: str) -> bool:
     fields = value[len(_CIPHER_PREFIX):-1].split(",")
     if len(fields) != 4:
         return False

@@ -22,6 +22,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from cocflow.domain.case import FORMAT as FORMAT  # the format every write produces
@@ -70,6 +71,11 @@ def encrypted_size(value: Any) -> int | None:
     without a key; None when `value` is not sops ciphertext."""
     if not is_ciphertext(value):
         return None
+    return _size_of(value)
+
+
+@lru_cache(maxsize=8)
+def _size_of(value: str) -> int | None:
     data = value[len("ENC[AES256_GCM,data:"):].split(",", 1)[0]
     try:
         return len(base64.b64decode(data, validate=True))

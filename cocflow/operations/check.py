@@ -106,7 +106,7 @@ def load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, list
         document = yamlio.load_untrusted(snapshot.read(TEAM_FILE), TEAM_FILE)
     except CocflowError as exc:
         return None, problem(str(exc))
-    found = schema.problems("team", document)
+    found = [] if schema.is_valid("team", document) else schema.problems("team", document)
     if found:
         return None, [p for message in found for p in problem(f"team.yaml: {message}")]
     roster = Roster.from_document(document)
@@ -129,7 +129,8 @@ def check_config(snapshot: Snapshot, paths: list[str]) -> list[Problem]:
         document = yamlio.load_untrusted(snapshot.read(CONFIG_FILE), CONFIG_FILE)
     except CocflowError as exc:
         return [problem(str(exc))]
-    found = [problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
+    found = [] if schema.is_valid("config", document or {}) else [
+        problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
     install = (document or {}).get("install") if isinstance(document, dict) else None
     if not found and install is not None and not _pinned(install):
         found.append(problem("cocflow.yaml: install is not a pinned spec: CI would install "
