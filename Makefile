@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean intake-bundle
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The intake form's browser bundle, rebuilt from the pinned npm versions (needs node, npm).
+intake-bundle:
+	./intake-bundle/build.sh
+	sha256sum cocflow/intake_static/intake.js | cut -d' ' -f1 > cocflow/intake_static/intake.js.sha256

@@ -92,6 +92,10 @@ class MemberNamed(InvalidInput):
             "naming the reported person as written in the report; nothing was changed")
 
 
+class SubmissionReplayed(InvalidInput):
+    """The intake receiver already holds (or held) this exact ciphertext."""
+
+
 # --- exit 3: no local key opens the case --------------------------------------------------
 
 
@@ -131,3 +135,7 @@ class NotHandled(Exception):
     YAML feature, a newer sops): the sops binary decides instead. Raised only by
     `sops_reader.decrypt_in_process`, which `decrypt_document` turns into a sops call; it never
     reaches the CLI. Carries the reason, never content."""
+
+
+class ReceiverUnreachable(EnvironmentProblem):
+    """The intake receiver did not answer, or refused the team's request (URL, token, TLS)."""

@@ -25,7 +25,7 @@ HANDLES = ("alice", "bob", "carol", "dave")
 # The one isolation list: every test, and every module-scoped repository, runs with it.
 UNSET = ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "COCFLOW_NOW",
          "COCFLOW_SOPS", "COCFLOW_DEBUG", "COCFLOW_WEBHOOK_URL", "GH_TOKEN", "GITHUB_TOKEN",
-         "EDITOR", "VISUAL")
+         "EDITOR", "VISUAL", "COCFLOW_INBOX_URL", "COCFLOW_INBOX_TOKEN")
 
 
 def isolation(home: Path) -> dict[str, str]:
@@ -169,6 +169,12 @@ def open_case(repo: Path, keys: dict[str, Key], run: Run) -> Callable[..., str]:
         return json.loads(result.stdout)["id"]
 
     return opener
+
+
+@pytest.fixture
+def case_id(open_case: Callable[..., str]) -> str:
+    """One case, opened by alice from the default report."""
+    return open_case()
 
 
 def snapshot(root: Path) -> tuple[str, str, str]:

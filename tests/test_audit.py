@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import yaml
+
 from cocflow.adapters.sops import sops_binary
 from tests.conftest import SENTINEL, git
 from tests.keyaccess import case_file, rekey
@@ -107,19 +109,40 @@ def test_audit_output_carries_no_case_content(repo, run, keys, open_case):
         assert SENTINEL not in result.stdout + result.stderr
 
 
-def test_doctor_names_cases_the_local_key_should_read_but_cannot(repo, run, keys, open_case):
+def doctor_access(run, repo: Path, key):  # type: ignore[no-untyped-def]
+    result = run("-C", str(repo), "doctor", "--json", as_member=key)
+    return result, {f["check"]: f for f in json.loads(result.stdout)}["case access"]
+
+
+def test_doctor_agrees_with_audit_that_a_new_member_waits_for_share(repo, run, keys, open_case):
+    """A case not shared with a new member breaks no policy (only `share` adds a reader):
+    doctor says so, names the case and `share`, and sends nobody to `rekey`, which would do
+    nothing."""
     case_id = open_case()
     run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public)
-    result = run("-C", str(repo), "doctor", "--json", as_member=keys["dave"])
+    assert audit(run, repo)[0].exit_code == 0
+    result, finding = doctor_access(run, repo, keys["dave"])
+    assert result.exit_code == 0, finding
+    assert finding["ok"] and case_id in finding["detail"] and "share" in finding["detail"]
+    assert "rekey" not in finding["detail"]
+
+
+def test_doctor_fails_where_audit_fails_and_points_to_rekey(repo, run, keys, open_case):
+    case_id = open_case()
+    team = repo / "team.yaml"  # carol taken off by hand, no rekey yet: a departed recipient
+    document = yaml.safe_load(team.read_text())
+    document["members"] = [m for m in document["members"] if m["handle"] != "carol"]
+    team.write_text(yaml.safe_dump(document))
+    git(repo, "commit", "-qam", "carol leaves")
+    assert audit(run, repo)[0].exit_code == 1
+    result, finding = doctor_access(run, repo, keys["alice"])
     assert result.exit_code == 1
-    finding = {f["check"]: f for f in json.loads(result.stdout)}["case access"]
     assert not finding["ok"] and case_id in finding["detail"] and "rekey" in finding["detail"]
 
 
 def test_doctor_accepts_cases_the_member_is_recused_from(repo, run, keys, open_case):
     open_case("--recuse", "bob")
-    result = run("-C", str(repo), "doctor", "--json", as_member=keys["bob"])
-    finding = {f["check"]: f for f in json.loads(result.stdout)}["case access"]
+    _result, finding = doctor_access(run, repo, keys["bob"])
     assert finding["ok"] and "recused from 1" in finding["detail"]
 
 

@@ -183,7 +183,7 @@ def test_new_from_a_file_path(repo, run, keys, tmp_path: Path):
     source.write_text(report_yaml())
     result = run("-C", str(repo), "new", "--from", str(source), as_member=keys["alice"])
     assert result.exit_code == 0
-    assert "Opened case 2026-0001" in result.stdout and "next:" in result.stdout
+    assert "Opened case 2026-0001" in result.stdout and "next:" in result.stderr
 
 
 def test_a_reported_team_handle_that_is_not_a_member_is_refused(repo, run, keys, unchanged):

@@ -49,11 +49,6 @@ TAMPERING: dict[str, Callable[[str], str]] = {
 }
 
 
-@pytest.fixture
-def case_id(open_case) -> str:
-    return open_case()
-
-
 @pytest.mark.parametrize("kind", sorted(TAMPERING))
 def test_tampering_is_an_integrity_failure_naming_the_file(repo, run, keys, case_id, kind):
     commit_tampered(repo, case_id, TAMPERING[kind])
@@ -180,3 +175,13 @@ def test_verify_without_sops_is_exit_4_not_a_list_of_failures(repo, run, keys, o
     result = run("-C", str(repo), "verify", as_member=keys["alice"],
                  env={"COCFLOW_SOPS": "/nonexistent/sops"})
     assert result.exit_code == 4 and "sops" in result.stderr
+
+
+def test_verify_tells_a_new_member_that_cases_are_shared_not_rekeyed(repo, run, keys,
+                                                                      open_case):
+    open_case()
+    run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public)
+    _result, report = verify(run, repo, keys["dave"])
+    [finding] = report["unreadable"]
+    assert finding["code"] == "not-a-recipient" and "share" in finding["message"]
+    assert "rekey" not in finding["message"]

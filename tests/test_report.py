@@ -230,7 +230,7 @@ def test_cases_a_member_cannot_decrypt_still_count_from_meta(dataset):
     assert carol["by_category"]["continued-contact"] == 3
     assert carol["not_visible"]["cases"] is None and "not_visible.cases" in carol["suppressed"]
     assert alice["not_visible"]["cases"] == 0
-    assert "could not be decrypted" in report(dataset, member="carol").stdout
+    assert "Could not be decrypted" in report(dataset, member="carol").stdout
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "json", "html"])
@@ -244,7 +244,7 @@ def test_no_name_contact_free_text_or_case_id_in_any_format(dataset, fmt):
 def test_markdown_shows_fewer_than_n(dataset):
     text = report(dataset).stdout
     assert text.startswith("# Code of Conduct transparency report 2026")
-    assert "| other | fewer than 3 |" in text and "| intimidation | 4 |" in text
+    assert "| Other | fewer than 3 |" in text and "| Intimidation | 4 |" in text
 
 
 def test_html_report_is_written_to_out_and_has_no_script_or_link(dataset, tmp_path):

@@ -131,3 +131,10 @@ def test_format_1_evidence_is_the_bytes_themselves():
 def test_a_broken_evidence_header_is_unreadable(plaintext):
     with pytest.raises(Unreadable):
         sealed.open_evidence(plaintext)
+
+
+def test_the_largest_case_file_is_one_that_readers_and_check_accept():
+    from cocflow.adapters.store import CASE_FILE_MAX_BYTES
+
+    base64 = sealed.MAX_BODY_BYTES * 4 // 3
+    assert base64 + 64 * 1024 < CASE_FILE_MAX_BYTES  # meta and the sops block fit beside it

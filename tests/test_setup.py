@@ -19,7 +19,7 @@ def test_init_makes_a_committed_case_repository(tmp_path: Path, run):
         assert (root / name).is_file(), name
     assert git(root, "status", "--porcelain") == ""
     assert git(root, "log", "--format=%s").strip() == "cocflow: new case repository"
-    assert "next:" in result.stdout
+    assert "next:" in result.stderr
 
 
 def test_init_refuses_an_existing_case_repository(repo: Path, run, unchanged):
@@ -70,6 +70,8 @@ def test_keygen_writes_mode_0600_and_prints_the_public_key(tmp_path: Path, run):
     assert result.exit_code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "age1" in result.stdout and "AGE-SECRET-KEY" not in result.stdout
+    # A new member reads cases once they are shared (`rekey` never adds a reader).
+    assert "cocflow share" in result.stdout and "rekey" not in result.stdout
 
 
 def test_keygen_never_overwrites(tmp_path: Path, run):

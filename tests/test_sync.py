@@ -214,7 +214,7 @@ def test_the_same_id_opened_in_both_clones_renumbers_the_unpushed_one(clones, ru
         assert run("-C", str(root), "verify", as_member=keys["carol"]).exit_code == 0
         assert_no_leak(root, SENTINEL, result.stdout, result.stderr)
     messages = git(b, "log", "--format=%s", "-3").splitlines()
-    assert messages[:2] == ["note on 2026-0003 (note)", "open 2026-0003 (received)"]
+    assert messages[:2] == ["note on 2026-0003", "open 2026-0003 (received)"]
     assert git(b, "status", "--porcelain", "--untracked-files=all") == ""
 
 

@@ -20,7 +20,7 @@ def test_team_add_writes_team_yaml_commits_once_and_says_share_is_next(repo: Pat
     result = run("-C", str(repo), "team", "add", "dave", "--key", keys["dave"].public,
                  "--name", "Dave")
     assert result.exit_code == 0, result.stderr
-    assert "share --open dave" in result.stdout
+    assert "share --open dave" in result.stderr  # the next: hint is on stderr
     assert [m["handle"] for m in roster(repo)["members"]] == ["alice", "bob", "carol", "dave"]
     assert int(git(repo, "rev-list", "--count", "HEAD")) == int(before) + 1
     assert git(repo, "log", "-1", "--format=%s").strip() == "team: add member dave"

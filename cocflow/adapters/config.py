@@ -21,9 +21,13 @@ ACCEPTED_ROSTER = "cocflow/accepted-team.json"
 class Config:
     response_days: int = 14
     warn_days: int = 3
+    acknowledge_days: int = 7
+    decide_days: int = 60
     report_min_count: int = 3
     attachment_max_bytes: int = 25 * 1024 * 1024
     triage_readers: tuple[str, ...] = ()
+    inbox_url: str | None = None
+    community: str | None = None
 
 
 def _load(path: Path, name: str) -> Any:
@@ -38,7 +42,8 @@ def _load(path: Path, name: str) -> Any:
 
 def load_config(root: Path) -> Config:
     document = schema.with_defaults("config", _load(root / CONFIG_FILE, "config") or {})
-    return Config(**{k: document[k] for k in Config.__dataclass_fields__})
+    return Config(**{k: document.get(k) if k == "community" else document[k]
+                     for k in Config.__dataclass_fields__})
 
 
 def load_roster(root: Path) -> Roster:
@@ -139,12 +144,15 @@ def roster_text(roster: Roster, current: Path | None = None, added: Member | Non
 
 TEAM_HEADER = (
     "# The response team: handles and public keys (plaintext, no secrets).\n"
-    "# Change it with `cocflow team add/remove`, then run `cocflow rekey`.\n"
+    "# Change it with `cocflow team add` (then `cocflow share`) or `cocflow team remove`\n"
+    "# (then `cocflow rekey`).\n"
 )
 
 CONFIG_TEXT = """\
 # cocflow repository settings
 response_days: 14     # the promise: a first response within two weeks
 warn_days: 3          # `due` and CI alerts warn this many days ahead
+acknowledge_days: 7   # `due` lists an acknowledged case not investigated or dismissed by then
+decide_days: 60       # `due` lists an open case not decided or dismissed this long after receipt
 report_min_count: 3   # transparency report: smaller counts show as "fewer than N"
 """

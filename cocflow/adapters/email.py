@@ -1,109 +1,184 @@
-"""A report received as an email message: an intake document plus its attachments.
+"""A report received as an email message: an intake document, its attachments, and notices.
 
-Pure parsing with the standard library (`email`, policy.default; `html.parser` for
-HTML-only mail). Nothing here writes anything, and no error message quotes the message.
+Pure parsing with the standard library (`email`, policy.default; HTML-only mail through
+`email_html`). Nothing here writes anything, and no error message quotes the message.
+A message is a report even when it lacks Date or From, or has parts the parser cannot read:
+what is missing is said in `notices`, and the caller keeps the original bytes as evidence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from html.parser import HTMLParser
+from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
-from cocflow.domain.evidence import Attachment, clean_name, require_size
+from cocflow.adapters.email_html import html_to_text
+from cocflow.domain.evidence import Attachment, clean_name
 from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
+
+__all__ = ["ORIGINAL_NAME", "EmailReport", "html_to_text", "parse_email"]
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 100_000
 NO_SUBJECT = "Report received by email"
 NO_TEXT = "(The message has no text; see its evidence.)"
+ORIGINAL_NAME = "original.eml"
 CUT_MARK = "\n[cut by cocflow: the message text is longer than {limit} characters]"
 # A sender's clock a little ahead of ours is not an error; a date far in the future is.
 CLOCK_SKEW = timedelta(days=1)
 _RENDERINGS = ("multipart/alternative", "multipart/related")
+# Headers of which at least one marks the input as an email message (a YAML file, a picture
+# or loose text has none of them).
+_MAIL_HEADERS = ("from", "to", "cc", "date", "subject", "message-id", "received", "sender",
+                 "reply-to", "return-path", "mime-version", "content-type", "delivered-to")
 
 
 @dataclass(frozen=True)
 class EmailReport:
-    """What an email gives a new case: the intake document and the files to attach."""
+    """What an email gives a new case: the intake document, the files, what was missing."""
 
     intake: dict[str, Any]
     attachments: tuple[Attachment, ...]
+    notices: tuple[str, ...] = ()
 
 
-def parse_email(data: bytes, *, max_attachment_bytes: int, now: datetime) -> EmailReport:
-    """Turn a raw RFC 5322 message into an intake document and attachments, or InvalidInput."""
+def parse_email(data: bytes, *, now: datetime, received_at: datetime | None = None
+                ) -> EmailReport:
+    """Turn a raw RFC 5322 message into an intake document and attachments, or InvalidInput.
+
+    `received_at` (given by the member) wins; else the newest `Received:` header; else now.
+    `Date:` becomes `report.sent_at`. The original bytes are the first attachment.
+    """
     message = _parse(data)
-    reporter = _reporter(message)
-    received_at = _received_at(message, now)
+    notices: list[str] = []
+    reporter = _reporter(message, notices)
+    sent_at = _sent_at(message, now, notices)
+    received = received_at or _newest_received(message, now) or now
     body = message.get_body(preferencelist=("plain",)) or message.get_body(
         preferencelist=("html",))
-    attachments = tuple(_attachments(message, body))
-    for index, attachment in enumerate(attachments, start=1):
-        require_size(attachment, max_attachment_bytes, f"attachment {index} of the message")
+    attachments = (Attachment(ORIGINAL_NAME, data, "message/rfc822",
+                              "the message as received, byte for byte"),
+                   *_attachments(message, body))
+    notices += _defects(message)
     report = {
         "title": _title(message),
         "channel": "email",
         "reporter": reporter,
+        "sent_at": sent_at,
         "description": _description(body),
     }
-    return EmailReport({"report": report, "received_at": received_at}, attachments)
+    return EmailReport({"report": report, "received_at": format_timestamp(received)},
+                       attachments, tuple(notices))
 
 
 def _parse(data: bytes) -> EmailMessage:
     if not isinstance(data, bytes) or not data.strip():
         raise InvalidInput("the email message is empty")
     message = BytesParser(policy=policy.default).parsebytes(data)
-    if "From" not in message:
-        raise InvalidInput("this is not an email message (no From header): save the message "
-                           "as .eml (raw source, headers included) and try again")
+    if not any(name.lower() in _MAIL_HEADERS for name in message):
+        raise InvalidInput("this is not an email message (no mail headers such as From, Date "
+                           "or Subject): save the message as .eml (raw source, headers "
+                           "included) and try again")
     assert isinstance(message, EmailMessage)  # policy.default parses into EmailMessage
     return message
 
 
-def _header(message: Message, name: str) -> Any:
-    try:
-        return message[name]
-    except (ValueError, TypeError, IndexError, LookupError):
-        raise InvalidInput(f"the {name} header of the message cannot be read") from None
+def _raw(message: Message, name: str) -> str | None:
+    """A header's value as sent, encoded words decoded; None when the header is absent."""
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            with contextlib.suppress(ValueError, LookupError, UnicodeError):
+                text = str(make_header(decode_header(text)))
+            return " ".join(text.split())
+    return None
 
 
-def _reporter(message: Message) -> dict[str, Any]:
-    header = _header(message, "From")
-    try:
-        addresses = header.addresses
-    except (AttributeError, ValueError, TypeError, IndexError):
-        addresses = ()
-    if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
-        raise InvalidInput("the From header of the message holds no email address")
-    sender = addresses[0]
-    name = " ".join(sender.display_name.split()) or None
-    return {"name": name, "contact": sender.addr_spec, "anonymous": False}
+def _reporter(message: Message, notices: list[str]) -> dict[str, Any]:
+    raw = _raw(message, "From")
+    if raw is None or not raw:
+        notices.append("the message has no From header: the reporter is unknown (recorded as "
+                       "anonymous); add what you know with `cocflow edit`")
+        return {"name": None, "contact": None, "anonymous": True}
+    # getaddresses reads both `Name <addr>` and the older `addr (Name)`.
+    addresses = getaddresses([raw])
+    shown, address = addresses[0] if addresses else ("", "")
+    name = " ".join(shown.split()) or None
+    if "@" not in address:
+        notices.append("the From header holds no email address: the reporter's contact is "
+                       "unknown; add it with `cocflow edit`")
+        return {"name": name or raw[:200], "contact": None, "anonymous": False}
+    return {"name": name, "contact": address, "anonymous": False}
 
 
-def _received_at(message: Message, now: datetime) -> str:
-    if "Date" not in message:
-        raise InvalidInput("the message has no Date header, so the time it was sent is unknown")
-    moment = getattr(_header(message, "Date"), "datetime", None)
-    if not isinstance(moment, datetime):
-        raise InvalidInput("the Date header of the message is not a date")
-    if moment.tzinfo is None:  # "-0000": the sender's zone is unknown, the time is UTC
-        moment = moment.replace(tzinfo=timezone.utc)
+def _sent_at(message: Message, now: datetime, notices: list[str]) -> str | None:
+    raw = _raw(message, "Date")
+    if raw is None:
+        notices.append("the message has no Date header: when it was sent is unknown "
+                       "(sent_at left empty)")
+        return None
+    moment = _date(raw)
+    if moment is None:
+        notices.append("the Date header of the message is not a date: when it was sent is "
+                       "unknown (sent_at left empty)")
+        return None
     if moment > now + CLOCK_SKEW:
-        raise InvalidInput("the Date header of the message lies in the future")
+        notices.append("the Date header of the message lies in the future: sent_at left empty")
+        return None
     return format_timestamp(min(moment, now))
 
 
+def _date(text: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # "-0000": the sender's zone is unknown, the time is UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _newest_received(message: Message, now: datetime) -> datetime | None:
+    """The time in the topmost readable `Received:` header (added by the team's server)."""
+    for key, value in message.raw_items():
+        if key.lower() != "received" or ";" not in str(value):
+            continue
+        moment = _date(" ".join(str(value).rsplit(";", 1)[1].split()))
+        if moment is not None and moment <= now + CLOCK_SKEW:
+            return min(moment, now)
+    return None
+
+
+def _defects(message: Message) -> list[str]:
+    """One notice naming each part the parser could not read cleanly, and how."""
+    found = []
+    for index, part in enumerate(message.walk(), start=1):
+        kinds = sorted({_defect_name(d) for d in part.defects})
+        if kinds:
+            found.append(f"part {index} ({part.get_content_type()}): {', '.join(kinds)}")
+    if not found:
+        return []
+    return [f"parts of the message could not be read cleanly ({'; '.join(found)}); the "
+            f"original message is kept whole as evidence {ORIGINAL_NAME}"]
+
+
+def _defect_name(defect: object) -> str:
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type(defect).__name__.removesuffix("Defect"))
+    return words.lower() or "defect"
+
+
 def _title(message: Message) -> str:
-    subject = " ".join(str(_header(message, "Subject") or "").split())
+    subject = _raw(message, "Subject") or ""
     return subject[:TITLE_MAX] or NO_SUBJECT
 
 
@@ -180,61 +255,3 @@ def _generated_name(part: Message, index: int) -> str:
     kind = part.get_content_type()
     extension = ".eml" if kind == "message/rfc822" else mimetypes.guess_extension(kind) or ".bin"
     return f"part-{index}{extension}"
-
-
-class _TextExtractor(HTMLParser):
-    """Readable text from HTML: blocks become lines, links keep their target."""
-
-    BLOCKS = frozenset({
-        "p", "div", "br", "tr", "table", "ul", "ol", "blockquote", "pre", "hr", "section",
-        "article", "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
-    })
-    HIDDEN = frozenset({"script", "style", "head", "title", "template", "noscript"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.hidden = 0
-        self.pre = 0
-        self.links: list[tuple[str | None, int]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag == "li":
-            self.out.append("\n- ")
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
-        if tag == "pre":
-            self.pre += 1
-        if tag == "a":
-            self.links.append((dict(attrs).get("href"), len(self.out)))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        if tag == "a" and self.links:
-            href, start = self.links.pop()
-            shown = "".join(self.out[start:])
-            if href and not href.startswith("#") and href not in shown:
-                self.out.append(f" <{href}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.out.append(data if self.pre else re.sub(r"\s+", " ", data))
-
-    def text(self) -> str:
-        lines = (line.strip() for line in "".join(self.out).splitlines())
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text from an HTML mail body."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return parser.text()

@@ -84,6 +84,11 @@ def whoami(roster: Roster, keyring: Keyring) -> str:
     """The roster handle of the local key."""
     keys = public_keys(keyring)
     if not keys:
+        from cocflow.adapters.key_files import local_key_problem
+
+        problem = local_key_problem()
+        if problem is not None:
+            raise AccessDenied(problem)
         raise AccessDenied(
             f"no local key found (looked in {keyring.age_key_file or default_key_file()}): "
             "create one with `cocflow keygen`, or set SOPS_AGE_KEY_FILE"

@@ -186,10 +186,11 @@ class Pending:
     """
 
     def __init__(self, args: list[str], stdin: bytes, keyring: Keyring, what: str,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, doing: str | None = None) -> None:
         import threading
 
-        self.what = what
+        # `what` names the file (errors about it); `doing` the action, for sops' own failures.
+        self.what, self.doing = what, doing or what
         self.timeout = timeout_seconds() if timeout is None else timeout
         command = [sops_binary(), *args]
         try:
@@ -223,7 +224,7 @@ class Pending:
             self.process.kill()
             self.process.communicate()
             raise SopsFailed(
-                f"sops did not finish {self.what} within {self.timeout:g}s (set "
+                f"sops did not finish {self.doing} within {self.timeout:g}s (set "
                 f"{TIMEOUT_VARIABLE} to wait longer); nothing was changed"
             ) from None
         except BaseException:
@@ -232,17 +233,23 @@ class Pending:
             raise
         if self.process.returncode == 0:
             return stdout
-        raise _failure(self.process.returncode, stderr, self.what)
+        raise _failure(self.process.returncode, stderr, self.what, self.doing)
 
 
 def _run(args: list[str], stdin: bytes, keyring: Keyring, what: str,
-         timeout: float | None = None) -> bytes:
-    return Pending(args, stdin, keyring, what, timeout).result()
+         timeout: float | None = None, doing: str | None = None) -> bytes:
+    return Pending(args, stdin, keyring, what, timeout, doing).result()
 
 
-def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
+def _failure(code: int, stderr: bytes, what: str, doing: str | None = None) -> CocflowError:
+    doing = doing or what
     # sops' stderr is not echoed: on a parse error it can quote the document.
     if code == EXIT_NO_MATCHING_KEY:
+        from cocflow.adapters.key_files import local_key_problem
+
+        problem = local_key_problem()
+        if problem is not None:  # not a question of who may read the case: the key itself
+            return AccessDenied(f"cannot open {what}: {problem}")
         return AccessDenied(f"no local key can open {what}: you are recused from it, or not "
                             "(yet) a recipient; `cocflow audit` shows who can read it")
     if code in INTEGRITY_EXITS:
@@ -252,10 +259,10 @@ def _failure(code: int, stderr: bytes, what: str) -> CocflowError:
         return Unreadable("sops cannot write one of its values as JSON (a format-1 value such "
                           "as .inf)", what)
     if code < 0:
-        return SopsFailed(f"sops was killed (signal {-code}) while {what}")
+        return SopsFailed(f"sops was killed (signal {-code}) while {doing}")
     if os.environ.get("COCFLOW_DEBUG"):
         sys.stderr.write(stderr.decode("utf-8", "replace"))
-    return SopsFailed(f"sops failed while {what} (exit {code}); rerun with COCFLOW_DEBUG=1")
+    return SopsFailed(f"sops failed while {doing} (exit {code}); rerun with COCFLOW_DEBUG=1")
 
 
 def _require_output(output: str, kind: str, what: str) -> str:
@@ -316,7 +323,8 @@ def start_decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
     """Start decrypting a sops YAML document (to JSON: every value exactly as stored); collect
     it with `.result()`, parse it with `parse_decrypted`."""
     args = ["decrypt", "--input-type", "yaml", "--output-type", output_type, "/dev/stdin"]
-    return Pending(args, ciphertext.encode("utf-8"), keyring or Keyring(), what)
+    return Pending(args, ciphertext.encode("utf-8"), keyring or Keyring(), what,
+                   doing=f"decrypting {what}")
 
 
 def decrypt(ciphertext: str, what: str, keyring: Keyring | None = None,
@@ -341,7 +349,8 @@ def parse_decrypted(output: bytes, what: str) -> Any:
 def decrypt_bytes(ciphertext: str, what: str, keyring: Keyring | None = None) -> bytes:
     """Decrypt a sops binary document written by encrypt_bytes."""
     args = ["decrypt", "--input-type", "json", "--output-type", "binary", "/dev/stdin"]
-    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what)
+    return _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what,
+                doing=f"decrypting {what}")
 
 
 def rotate(ciphertext: str, what: str, *, add: Iterable[str] = (), remove: Iterable[str] = (),
@@ -354,8 +363,9 @@ def rotate(ciphertext: str, what: str, *, add: Iterable[str] = (), remove: Itera
     if removed:
         args += ["--rm-age", ",".join(removed)]
     args.append("/dev/stdin")
-    output = _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what).decode("utf-8")
-    return _require_output(output, input_type, what)
+    output = _run(args, ciphertext.encode("utf-8"), keyring or Keyring(), what,
+                  doing=f"re-keying {what}").decode("utf-8")
+    return _require_output(output, input_type, f"re-keying {what}")
 
 
 def recipients_of(ciphertext: str) -> list[str]:

@@ -31,7 +31,17 @@ _Loader.yaml_implicit_resolvers = {
 
 
 class _Dumper(_BaseDumper):
-    """Block style, key order kept, unicode as is."""
+    """Block style, key order kept, unicode as is; text of several lines as a `|` block."""
+
+
+def _text(dumper: Any, value: str) -> Any:
+    # A description shown as `|` keeps its line breaks as typed; PyYAML falls back to a quoted
+    # style by itself when a block cannot hold the value exactly (trailing spaces, tabs...).
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def load(text: str) -> Any:

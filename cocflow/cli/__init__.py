@@ -32,6 +32,7 @@ COMMANDS = {
     "new": "cases:new_command", "list": "cases:list_command", "show": "cases:show_command",
     "move": "lifecycle:move_command", "note": "lifecycle:note_command",
     "edit": "lifecycle:edit_command", "due": "lifecycle:due_command",
+    "void": "lifecycle:void_command",
     "recuse": "access:recuse_command", "share": "share:share_command",
     "rekey": "access:rekey_command",
     "audit": "access:audit_command", "attach": "evidence:attach_command",
@@ -40,6 +41,8 @@ COMMANDS = {
     "merge-driver": "sync:merge_driver_command", "check": "check:check_command",
     "notify": "notify:notify_group", "textconv": "check:textconv_command",
     "completion": "shell:completion_command",
+    "intake": "intake:intake_group", "inbox": "intake:inbox_group",
+    "reply": "intake:reply_command",
 }
 
 
@@ -75,10 +78,15 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the single place that turns errors into `Error: ...` and an exit code."""
-    signal.signal(signal.SIGTERM, _interrupted)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, _interrupted)
+    from cocflow.operations.private_files import remove_stale_edit_copies
+
+    remove_stale_edit_copies()
     args = list(sys.argv[1:] if argv is None else argv)
     _JSON["wanted"] = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     JSON_EMITTED["done"] = False
+    _commits_made().clear()
     try:
         cli.main(args=args, prog_name="cocflow", standalone_mode=False)
     except CocflowError as exc:
@@ -86,9 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # a full disk, a read-only directory: never a traceback
         _fail(_describe_os_error(exc), 4, exc)
     except click.exceptions.Abort:
-        _fail("aborted; nothing was changed", 130, None)
+        _fail(f"aborted; {_what_changed()}", 130, None)
     except KeyboardInterrupt as exc:
-        _fail("interrupted; nothing was changed", 130, exc)
+        _fail(f"interrupted; {_what_changed()}", 130, exc)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
@@ -100,13 +108,30 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: its message could quote case data, so name only the type
-        _fail(f"unexpected internal error ({type(exc).__name__}); nothing was changed; rerun "
+        _fail(f"unexpected internal error ({type(exc).__name__}); {_what_changed()}; rerun "
               "with COCFLOW_DEBUG=1 and report it", 1, exc)
     sys.exit(0)
 
 
+def _what_changed() -> str:
+    """The truth about the repository when a command stops early."""
+    made = _commits_made()
+    if not made:
+        return "nothing was changed"
+    named = ", ".join(f"`{message}`" for message in made)
+    return f"the change was committed ({named}; see `git log -1`)"
+
+
+def _commits_made() -> list[str]:
+    # Read without importing: a command that never loaded the workspace committed nothing.
+    module = sys.modules.get("cocflow.operations.workspace")
+    committed = getattr(module, "COMMITTED", None)
+    return committed if isinstance(committed, list) else []
+
+
 def _interrupted(_signum: int, _frame: object) -> None:
-    # SIGTERM unwinds like Ctrl-C, so every cleanup and rollback runs.
+    # SIGTERM, SIGHUP (the terminal closed) and SIGQUIT unwind like Ctrl-C, so every cleanup
+    # and rollback runs: the private copy of an edit never stays behind.
     raise KeyboardInterrupt
 
 
@@ -124,7 +149,9 @@ def _fail(message: str, code: int, exc: BaseException | None) -> None:
         import traceback
 
         traceback.print_exception(exc)
-    first_line = " ".join(message.split("\n")[0].split()) or "failed"
+    from cocflow.domain.display import neutralise
+
+    first_line = neutralise(" ".join(message.split("\n")[0].split()), lines=False) or "failed"
     click.echo(f"Error: {first_line}", err=True)
     if _JSON["wanted"] and not JSON_EMITTED["done"]:
         # Under --json, stdout is always one JSON document, failures included.

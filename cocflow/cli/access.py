@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
+    from cocflow.operations.access import AuditReport
     from cocflow.operations.rekey import RekeyPlan, RekeyResult
     from cocflow.operations.workspace import Workspace
 
 from cocflow.cli.common import (
     case_id_argument,
     emit_json,
+    free_text,
     handle_argument,
     json_option,
     keyless_workspace,
@@ -21,9 +23,11 @@ from cocflow.cli.common import (
     progress,
     repo_option,
     say,
+    warn,
     workspace,
 )
 from cocflow.cli.render import table
+from cocflow.domain.case import require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
 from cocflow.errors import ProblemsFound
 
@@ -52,9 +56,12 @@ def recuse_command(case_id: str, handle: str, reason: str, note: str | None,
     Examples:
       cocflow recuse 2026-0007 bob --reason conflict-of-interest
       cocflow recuse 2026-0007 carol --reason reporter-request -m "asked by phone"
+      cocflow recuse 2026-0007 carol --reason other -m -   # the note in your editor
     """
     from cocflow.operations.access import recuse
 
+    require_case_id(case_id)  # before any text is asked for
+    note = free_text(note, "A note on the recusal (encrypted)")
     done = recuse(workspace(), case_id, handle, reason, note)
     if as_json:
         emit_json(done.to_json())
@@ -110,7 +117,7 @@ def _say_rekey(result: RekeyResult, plan: RekeyPlan, ws: Workspace) -> None:
     from cocflow.operations.access import key_names
 
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        warn(warning)
     if result.dry_run:
         names = key_names(ws)
         rows = [(c.case_id, c.path.name, _who(c.add, names), _who(c.remove, names),
@@ -177,7 +184,7 @@ def audit_command(history: bool, as_json: bool) -> None:
                             "run `cocflow rekey`")
 
 
-def _say_audit(report: Any) -> None:
+def _say_audit(report: AuditReport) -> None:
     rows = [(c.case_id, ", ".join(c.readers), ", ".join(c.recused),
              ", ".join(report.label(k) for k in c.departed), ", ".join(c.recused_recipients),
              ", ".join(c.missing), "ok" if not c.problems() else "REKEY")

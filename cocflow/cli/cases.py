@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,18 +13,21 @@ from cocflow.cli.common import (
     case_id_argument,
     complete_handle,
     emit_json,
+    free_text,
     json_option,
     keyless_workspace,
     next_step,
     repo_option,
     repo_path,
     say,
+    stdin_is_terminal,
+    text_option,
+    warn,
     workspace,
 )
 from cocflow.cli.render import case_text, day, table
 from cocflow.domain import lifecycle
-
-CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'other')"
+from cocflow.domain.display import shown_meta
 
 
 @click.command("new")
@@ -34,45 +36,73 @@ CATEGORIES_HINT = "comma-separated, e.g. intimidation,continued-contact (or 'oth
 @click.option("--from-email", "email_source", type=click.File("rb"), metavar="FILE",
               help="An email message (.eml, raw source); - for stdin, e.g. piped from a mail "
                    "client. Attachments become encrypted evidence.")
+@click.option("--received-at", "received_at", metavar="TIMESTAMP",
+              help="With --from-email: when the team received it (e.g. found in the inbox a "
+                   "day late), instead of the newest Received: header.")
 @click.option("--recuse", "recuse", multiple=True, metavar="HANDLE",
               shell_complete=complete_handle,
               help="Recuse a member from the start (repeatable).")
+@click.option("--recuse-reason", type=click.Choice(lifecycle.RECUSAL_REASONS),
+              default="conflict-of-interest", show_default=True,
+              help="With --recuse: why the member steps back.")
+@text_option("--recuse-note", help_text="With --recuse: a note on the recusal (encrypted).")
 @click.option("--not-a-member", "not_a_member", multiple=True, metavar="NAME",
               help="A reported person whose name looks like a member's is not that member.")
 @repo_option
 @json_option
-def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
+def new_command(source: Any, email_source: Any, received_at: str | None,
+                recuse: tuple[str, ...], recuse_reason: str, recuse_note: str | None,
                 not_a_member: tuple[str, ...], as_json: bool) -> None:
     """Open a case. Without --from or --from-email, asks for each field.
 
     A reported person whose team_handle is a member is recused automatically, before
-    anything is encrypted. From an email, the sender is the reporter, Date the time received,
-    Subject the title and the text the description; each attachment becomes an encrypted
-    evidence file in the same commit. Add the reported person, categories and space with
-    `cocflow edit` during triage.
+    anything is encrypted. From an email, the sender is the reporter, the newest Received:
+    header the time received (else now; --received-at overrides), Date the time sent,
+    Subject the title and the text the description; the original message (original.eml) and
+    each attachment become encrypted evidence in the same commit. A message without Date or
+    From still opens; what was missing is said. Add the reported person, categories and
+    space with `cocflow edit` during triage.
 
     \b
     Examples:
       cocflow new --from report.yaml
       cocflow new --from - --recuse bob < report.yaml
+      cocflow new --from report.yaml --recuse bob --recuse-reason reporter-request \\
+        --recuse-note "the reporter asked"
       cocflow new --from-email report.eml
       cocflow new --from-email - < report.eml
+      cocflow new --from-email report.eml --received-at 2026-11-19T08:00:00Z
       cocflow new
     """
     from cocflow.operations.cases import open_case_from_email, read_intake
 
     if source is not None and email_source is not None:
         raise click.UsageError("--from and --from-email cannot be used together")
+    if received_at is not None and email_source is None:
+        raise click.UsageError("--received-at goes with --from-email (put received_at in the "
+                               "--from file)")
+    if (recuse_note is not None or recuse_reason != "conflict-of-interest") and not recuse:
+        raise click.UsageError("--recuse-reason and --recuse-note go with --recuse HANDLE")
+    if recuse_note == "-" and "<stdin>" in (getattr(source, "name", None),
+                                             getattr(email_source, "name", None)):
+        raise click.UsageError("the report already comes from stdin: give --recuse-note TEXT")
+    note = free_text(recuse_note, "A note on the recusal (encrypted)")
+    recusals = [{"handle": h, "reason": recuse_reason, "note": note} for h in recuse]
     ws = workspace()
     _ = ws.actor  # fail before asking questions when the key is not a member
+    notices: tuple[str, ...] = ()
     if email_source is not None:
-        case = open_case_from_email(ws, email_source.read(), recuse)
+        opened = open_case_from_email(ws, email_source.read(), recusals, received_at)
+        case, notices = opened.case, opened.notices
+        for notice in notices:
+            warn(notice)
     else:
         intake = read_intake(source.read()) if source is not None else _ask_for_report()
-        case = _open_asking(ws, intake, list(recuse), list(not_a_member))
+        case = _open_asking(ws, intake, recusals, list(not_a_member))
     meta = case["meta"]
     if as_json:
-        extra = {"evidence": len(case["evidence"])} if email_source is not None else {}
+        extra = {"evidence": len(case.get("evidence") or []), "warnings": list(notices)
+                 } if email_source is not None else {}
         emit_json({"id": meta["id"], **extra})
         return
     say(f"Opened case {meta['id']} (one commit). Respond by {day(meta['respond_by'])}.")
@@ -88,7 +118,7 @@ def new_command(source: Any, email_source: Any, recuse: tuple[str, ...],
         next_step(f"cocflow move {meta['id']} acknowledged -m 'replied to the reporter'")
 
 
-def _open_asking(ws: Workspace, intake: Any, recuse: list[str],
+def _open_asking(ws: Workspace, intake: Any, recuse: list[dict[str, Any]],
                  not_a_member: list[str]) -> dict[str, Any]:
     """Open the case; on a terminal, ask about each reported person who may be a member."""
     from cocflow.errors import MemberNamed
@@ -98,56 +128,23 @@ def _open_asking(ws: Workspace, intake: Any, recuse: list[str],
         try:
             return open_case(ws, intake, recuse, not_a_member=not_a_member)
         except MemberNamed as exc:
-            if not sys.stdin.isatty():
+            if not stdin_is_terminal():
                 raise
             question = (f"Is the reported person {exc.name!r} the team member {exc.handle}? "
                         "(yes: they are recused and never read this case)")
             if click.confirm(question, default=True, err=True):
-                recuse.append(exc.handle)
+                recuse.append({"handle": exc.handle})
             else:
                 not_a_member.append(exc.name)
 
 
 def _ask_for_report() -> dict[str, Any]:
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise click.UsageError("no report given: use --from FILE (or - for stdin), or run "
                                "`cocflow new` in a terminal to be asked")
-    say("New case. Press Enter to leave an optional field empty.")
-    report: dict[str, Any] = {
-        "title": click.prompt("Title (a short, neutral summary)"),
-        "channel": click.prompt("Channel", type=click.Choice(
-            ["email", "form", "in-person", "chat", "other"]), default="email"),
-    }
-    anonymous = click.confirm("Is the reporter anonymous?", default=False)
-    report["reporter"] = {"anonymous": anonymous}
-    if not anonymous:
-        report["reporter"]["name"] = _optional("Reporter name")
-        report["reporter"]["contact"] = _optional("Reporter contact")
-    reported_name = _optional("Reported person's name")
-    if reported_name:
-        report["reported"] = [{"name": reported_name,
-                               "contact": _optional("Reported person's contact"),
-                               "team_handle": _optional("Their team handle, if a member")}]
-    report["occurred_at"] = _optional("When it happened (e.g. 2026-11-18T20:00:00Z)")
-    report["space"] = _optional("Space (online, event, social, outside)")
-    report["location"] = _optional("Where")
-    categories = _optional(f"Categories ({CATEGORIES_HINT})")
-    report["categories"] = [c.strip() for c in (categories or "").split(",") if c.strip()]
-    report["description"] = click.edit("# Describe what happened; lines starting with # are "
-                                       "dropped.\n") or ""
-    report["description"] = "\n".join(
-        line for line in report["description"].splitlines() if not line.startswith("#")).strip()
-    report["consent"] = {
-        "name_reporter": click.confirm("May the reporter be named in a decision?", default=False),
-        "share_with_reported": click.confirm("May the report be shared with the reported person?",
-                                             default=False),
-    }
-    return {"report": report}
+    from cocflow.cli.interview import ask_for_report
 
-
-def _optional(prompt: str) -> str | None:
-    answer = click.prompt(prompt, default="", show_default=False)
-    return answer.strip() or None
+    return ask_for_report()
 
 
 @click.command("list")
@@ -172,6 +169,7 @@ def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
     if not metas:
         say("No cases." if not (status or open_only) else "No cases match.")
         return
+    metas = [shown_meta(m) for m in metas]  # plaintext anyone can push: never shown raw
     rows = [(m["id"], m["status"] + (" (triage)" if m.get("triage") is True else ""),
              day(m["received_at"]), day(m["respond_by"]),
              day(m.get("responded_at")), ", ".join(m.get("recused") or [])) for m in metas]

@@ -107,10 +107,24 @@ def verify_command(jobs: int | None, as_json: bool) -> None:
     else:
         _print_verify(report)
     if report.failed:
-        raise ProblemsFound(f"{len(report.failed)} case file(s) failed verification: restore "
-                            "them from git history and tell the team")
+        raise ProblemsFound(_failed_summary(report))
     if report.unreadable and not report.verified:
         raise AccessDenied(f"your key can open none of the {len(report.unreadable)} case(s)")
+
+
+def _failed_summary(report: Report) -> str:
+    """Restoring from history is the advice for tampering only: a case in a format this
+    cocflow does not know was written with a key, and needs a newer cocflow instead."""
+    unreadable = sum(1 for finding in report.failed if finding.code == "unreadable")
+    other = len(report.failed) - unreadable
+    parts = []
+    if other:
+        parts.append(f"{other} case file(s) failed verification: restore them from git "
+                     "history and tell the team")
+    if unreadable:
+        parts.append(f"{unreadable} case file(s) cannot be read by this cocflow (each line "
+                     "above says why)")
+    return "; ".join(parts)
 
 
 def _print_verify(report: Report) -> None:

@@ -66,10 +66,50 @@ def handle_argument(function: F) -> F:
     return click.argument("handle", metavar="HANDLE", shell_complete=complete_handle)(function)
 
 
+TEXT_HELP = " - reads it from stdin, or opens your editor when stdin is a terminal."
+
+
 def message_option(help_text: str, required: bool = False) -> Callable[[F], F]:
     """-m/--message for every free-text note (--note kept as an alias of older docs)."""
-    return click.option("-m", "--message", "--note", "note", required=required,
-                        metavar="TEXT", help=help_text)
+    return text_option("-m", "--message", "--note", "note", help_text=help_text)
+
+
+def text_option(*names: str, help_text: str) -> Callable[[F], F]:
+    """A free-text option: TEXT, or `-` for stdin (the editor, on a terminal).
+
+    (Not click's optional-value flag: it refuses a text that starts with `-`.)
+    """
+    return click.option(*names, metavar="TEXT", default=None, help=help_text + TEXT_HELP)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can be asked: the one check, so tests can stand in for a terminal."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def free_text(value: str | None, what: str, *, needed: bool = False) -> str | None:
+    """The text of a free-text option: as given, from stdin (`-`), or from the editor.
+
+    The editor opens for `-` on a terminal, and for a `needed` text left out when there is
+    a terminal or an editor is set; without either, the message says how to give it.
+    """
+    import os
+    import sys
+
+    terminal = stdin_is_terminal()
+    if value == "-" and not terminal:
+        return sys.stdin.read().strip() or None
+    if value is None and needed and not (terminal or os.environ.get("VISUAL")
+                                         or os.environ.get("EDITOR")):
+        raise click.UsageError(f"{what} is needed: give it as TEXT, - to read it from stdin, "
+                               "or run in a terminal to write it in your editor")
+    if value == "-" or (value is None and needed):
+        from cocflow.operations.text_entry import write_in_editor
+
+        return write_in_editor(f"{what}.")
+    return value
 
 
 class Progress:
@@ -172,13 +212,37 @@ JSON_EMITTED = {"done": False}
 
 
 def emit_json(value: Any) -> None:
+    from cocflow.domain.display import is_control
+
     JSON_EMITTED["done"] = True
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # json escapes C0 itself; C1 and bidirectional controls become \uXXXX: the same JSON.
+    click.echo("".join(f"\\u{ord(c):04x}" if is_control(c) and c != "\n" else c for c in text))
 
 
 def say(message: str) -> None:
-    click.echo(message)
+    """Print for a person: control characters and bidi overrides shown, never acted on."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(neutralise(message))
+
+
+def warn(message: str) -> None:
+    """`Warning: ...` on stderr, neutralised like `say`."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(f"Warning: {neutralise(message)}", err=True)
+
+
+def colour(text: str, **style: Any) -> str:
+    """Styled text for a terminal; plain under NO_COLOR (click drops styles off a terminal)."""
+    import os
+
+    return text if os.environ.get("NO_COLOR") else click.style(text, **style)
 
 
 def next_step(message: str) -> None:
-    click.echo(click.style("next: ", bold=True) + message)
+    """A hint of what to do next, on stderr: stdout stays the command's result."""
+    from cocflow.domain.display import neutralise
+
+    click.echo(colour("next: ", bold=True) + neutralise(message), err=True)

@@ -9,6 +9,7 @@ import click
 from cocflow.cli.common import (
     case_id_argument,
     emit_json,
+    free_text,
     json_option,
     message_option,
     next_step,
@@ -17,6 +18,7 @@ from cocflow.cli.common import (
     workspace,
 )
 from cocflow.cli.render import table
+from cocflow.domain.case import require_case_id
 
 
 @click.command("attach")
@@ -39,6 +41,8 @@ def attach_command(case_id: str, file: Path, note: str | None, as_json: bool) ->
     """
     from cocflow.operations.evidence import attach
 
+    require_case_id(case_id)  # before any text is asked for
+    note = free_text(note, "What this evidence shows (encrypted)")
     item = attach(workspace(), case_id, file, note)
     if as_json:
         emit_json({"id": case_id, "number": item["number"], "size": item["size"],

@@ -10,12 +10,14 @@ if TYPE_CHECKING:
     from cocflow.operations.team import RosterReview
 
 from cocflow.domain import deadlines
+from cocflow.domain.display import INVALID, neutralise
 from cocflow.domain.timestamps import parse_timestamp
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned table; `-` for empty cells."""
-    cells = [[("-" if v in (None, "", []) else str(v)) for v in row] for row in rows]
+    """A plain aligned table; `-` for empty cells; each cell one line, controls escaped."""
+    cells = [[("-" if v in (None, "", []) else neutralise(v, lines=False)) for v in row]
+             for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     header = [h.upper() for h in headers]
     return "\n".join(
@@ -25,7 +27,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def day(timestamp: str | None) -> str:
-    return timestamp[:10] if timestamp else "-"
+    if not timestamp or timestamp == INVALID:
+        return timestamp or "-"
+    return timestamp[:10]
 
 
 def status_line(meta: dict[str, Any], now: datetime) -> str:
@@ -50,7 +54,30 @@ def status_line(meta: dict[str, Any], now: datetime) -> str:
 
 
 def case_text(case: dict[str, Any], now: datetime) -> str:
-    """The readable view of a decrypted case, in sections, timeline in order."""
+    """The readable view of a decrypted case, in sections, timeline in order.
+
+    One-line fields stay on one line (a newline in a title cannot fake a section); every
+    control character and bidi override is shown escaped.
+    """
+    return neutralise(_case_text(_one_line(case), now))
+
+
+# Fields shown on one line of the case view; the others (description, rationale, notes) are
+# shown as typed, indented, with their line breaks.
+_MULTI_LINE = frozenset({"description", "rationale", "note", "confidentiality_request"})
+
+
+def _one_line(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _one_line(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_one_line(v, key) for v in value]
+    if isinstance(value, str) and key not in _MULTI_LINE:
+        return neutralise(value, lines=False)
+    return value
+
+
+def _case_text(case: dict[str, Any], now: datetime) -> str:
     meta, report = case["meta"], case["report"]
     out = [f"Case {meta['id']}: {report['title']}", f"  {status_line(meta, now)}", ""]
     reporter = report.get("reporter") or {}
@@ -81,6 +108,7 @@ def case_text(case: dict[str, Any], now: datetime) -> str:
     out.append("Timeline")
     for item in sorted(case.get("timeline") or [], key=lambda e: e["at"]):
         note = f": {item['note']}" if item.get("note") else ""
+        note = note.replace("\n", "\n" + " " * 38)  # a line of a note never looks like an event
         out.append(f"  {item['at']}  {item['by']:<12} {item['event']}{note}")
     decisions = case.get("decisions") or []
     for number, d in enumerate(decisions, start=1):
@@ -132,8 +160,8 @@ def warn_unreadable(case_ids: Sequence[str]) -> None:
     import click
 
     if case_ids:
-        click.echo(f"Warning: skipped {len(case_ids)} case file(s) whose meta cannot be read "
-                   f"({', '.join(case_ids)}): run `cocflow check`", err=True)
+        click.echo(neutralise(f"Warning: skipped {len(case_ids)} case file(s) whose meta cannot "
+                              f"be read ({', '.join(case_ids)}): run `cocflow check`"), err=True)
 
 
 def say_roster_review(review: RosterReview) -> None:
@@ -143,8 +171,8 @@ def say_roster_review(review: RosterReview) -> None:
     click.echo("team.yaml differs from the roster this clone accepted:", err=True)
     for change in review.changes:
         when = "waits for `cocflow team accept`" if change.widening else "in effect now"
-        click.echo(f"  {change.describe()}  ({when})", err=True)
+        click.echo(neutralise(f"  {change.describe()}  ({when})", lines=False), err=True)
     if review.commits:
         click.echo("Changed by:", err=True)
         for line in review.commits:
-            click.echo(f"  {line}", err=True)
+            click.echo(neutralise(f"  {line}", lines=False), err=True)

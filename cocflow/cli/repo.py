@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from cocflow.cli.common import emit_json, json_option, next_step, repo_option, repo_path, say
+from cocflow.cli.common import (
+    colour,
+    emit_json,
+    json_option,
+    next_step,
+    repo_option,
+    repo_path,
+    say,
+)
+from cocflow.domain.display import neutralise
 from cocflow.errors import ProblemsFound
+
+if TYPE_CHECKING:
+    from cocflow.operations.migrate import MigrateResult
 
 
 @click.command("init")
@@ -68,7 +80,8 @@ def keygen_command(out: Path | None, as_json: bool) -> None:
     say(f"Public key (share it with the team): {public}")
     if out is not None:
         say(f"Tell sops where it is: export SOPS_AGE_KEY_FILE={target}")
-    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow rekey`")
+    next_step(f"a member runs `cocflow team add YOUR_HANDLE --key {public}`, then `cocflow "
+              "share --open YOUR_HANDLE` for the cases you are to read")
 
 
 @click.command("whoami")
@@ -111,8 +124,8 @@ def doctor_command(fix: bool, as_json: bool) -> None:
         emit_json([f.to_json() for f in findings])
     else:
         for finding in findings:
-            mark = click.style("OK  ", fg="green") if finding.ok else click.style("FIX ", fg="red")
-            say(f"{mark}{finding.name:<12} {finding.detail}")
+            mark = colour("OK  ", fg="green") if finding.ok else colour("FIX ", fg="red")
+            click.echo(mark + neutralise(f"{finding.name:<12} {finding.detail}"))
     failed = [f.name for f in findings if not f.ok]
     if failed:
         raise ProblemsFound(f"{len(failed)} check(s) need attention: {', '.join(failed)}")
@@ -177,7 +190,7 @@ def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:
             "verify` says why)")
 
 
-def _say_migrate(result: Any) -> None:
+def _say_migrate(result: MigrateResult) -> None:
     if result.dry_run:
         say("Dry run: nothing was changed.")
         if result.migrated:

@@ -6,6 +6,7 @@ import html
 import json
 from typing import Any
 
+from cocflow.domain.display import markdown_text
 from cocflow.domain.transparency import NOT_RECORDED, NOT_VISIBLE
 
 FORMATS = ("markdown", "json", "html")
@@ -18,7 +19,25 @@ SECTIONS = (
     ("by_outcome", "Decisions by outcome (a decision can have several)"),
     ("dismissals_by_reason", "Dismissals by reason"),
 )
-LABELS = {NOT_RECORDED: "not recorded yet", NOT_VISIBLE: "could not be decrypted"}
+LABELS = {NOT_RECORDED: "not recorded yet", NOT_VISIBLE: "could not be decrypted",
+          "misgendering-deadnaming": "misgendering or deadnaming",
+          "practice-flamewar": "flame war over practices",
+          "publishing-private-communication": "publishing private communication",
+          "third-party-warning": "warning through a third party",
+          "reverse-ism": "\"reverse-ism\"", "no-action": "no action"}
+
+
+def label(name: str) -> str:
+    """A readable label: `temporary-ban` -> `Temporary ban`."""
+    text = LABELS.get(name, name.replace("-", " "))
+    return text[:1].upper() + text[1:]
+
+
+def title(report: dict[str, Any]) -> str:
+    """The report's title, naming the community when cocflow.yaml does."""
+    community = report.get("community")
+    base = f"Code of Conduct transparency report {report['year']}"
+    return f"{base}: {community}" if community else base
 
 
 def cell(report: dict[str, Any], path: str, value: int | None) -> str:
@@ -32,7 +51,7 @@ def cell(report: dict[str, Any], path: str, value: int | None) -> str:
 
 def _rows(report: dict[str, Any], key: str) -> list[tuple[str, int | None, str]]:
     """(label, value, text) worth printing: every state; otherwise non-zero or hidden counts."""
-    return [(LABELS.get(name, name), value, cell(report, f"{key}.{name}", value))
+    return [(label(name), value, cell(report, f"{key}.{name}", value))
             for name, value in report[key].items() if key == "by_status" or value != 0]
 
 
@@ -82,13 +101,15 @@ def render_json(report: dict[str, Any]) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: intro, one table per breakdown, response times."""
-    out = [f"# Code of Conduct transparency report {report['year']}", "", *_intro(report), ""]
+    community = report.get("community")
+    shown = {**report, "community": markdown_text(community)} if community else report
+    out = [f"# {title(shown)}", "", *_intro(report), ""]
     if report["total"] != 0:
-        for key, title in SECTIONS:
+        for key, section in SECTIONS:
             rows = _rows(report, key)
-            out += [f"## {title}", ""]
-            table = ["| | cases |", "|---|---:|", *(f"| {label} | {text} |"
-                                                    for label, _, text in rows)]
+            out += [f"## {section}", ""]
+            table = ["| | cases |", "|---|---:|", *(f"| {name} | {text} |"
+                                                    for name, _, text in rows)]
             out += table if rows else ["None."]
             out.append("")
         out += ["## Response to reporters", "", *(f"- {line}" for line in _response_lines(report))]
@@ -105,19 +126,31 @@ body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0
 h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:2rem}
 svg{max-width:100%;height:auto}svg text{font-size:13px;fill:#222}.bar{fill:#4a6fa5}
 .hidden{fill:none;stroke:#999;stroke-dasharray:4 3}p.note{color:#555;font-size:.9rem}
+table.values{border-collapse:collapse;margin:.5rem 0}table.values td,table.values th{
+text-align:left;padding:.1rem .8rem .1rem 0;font-weight:normal}caption{text-align:left;
+font-weight:bold;padding:.3rem 0}
 @media print{body{margin:0}}
 """
 ROW_HEIGHT, LABEL_WIDTH, BAR_WIDTH = 24, 210, 300
 
 
-def _svg_chart(title: str, rows: list[tuple[str, int | None, str]]) -> str:
+def _values_table(heading: str, rows: list[tuple[str, int | None, str]]) -> str:
+    """The values as a table: what a screen reader reads (and what a copy-paste takes)."""
+    body = "".join(f'<tr><th scope="row">{html.escape(name)}</th><td>{html.escape(text)}</td>'
+                   "</tr>" for name, _, text in rows)
+    return (f'<table class="values"><caption>{html.escape(heading)}</caption>'
+            f'<thead><tr><th scope="col">Kind</th><th scope="col">Cases</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def _svg_chart(rows: list[tuple[str, int | None, str]]) -> str:
     """An inline SVG bar chart; hidden counts get an outline and the words, never a length."""
     peak = max([v for _, v, _ in rows if v is not None] + [1])
     height = ROW_HEIGHT * len(rows) + 4
     span = LABEL_WIDTH + BAR_WIDTH + 120
-    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="{span}" '
-             f'height="{height}" viewBox="0 0 {span} {height}">',
-             f"<title>{html.escape(title)}</title>"]
+    # The chart is for the eye; the table next to it carries the values for screen readers.
+    parts = [f'<svg aria-hidden="true" focusable="false" width="{span}" '
+             f'height="{height}" viewBox="0 0 {span} {height}">']
     for index, (label, value, text) in enumerate(rows):
         y = index * ROW_HEIGHT + 2
         parts.append(f'<text x="0" y="{y + 16}">{html.escape(label)}</text>')
@@ -137,15 +170,15 @@ def _svg_chart(title: str, rows: list[tuple[str, int | None, str]]) -> str:
 
 def render_html(report: dict[str, Any]) -> str:
     """One self-contained page: inline CSS and SVG, no scripts, nothing fetched."""
-    year = report["year"]
-    title = f"Code of Conduct transparency report {year}"
-    body = [f"<h1>{html.escape(title)}</h1>",
+    heading = title(report)
+    body = [f"<h1>{html.escape(heading)}</h1>",
             *(f"<p>{html.escape(line)}</p>" for line in _intro(report))]
     if report["total"] != 0:
-        for key, heading in SECTIONS:
+        for key, section in SECTIONS:
             rows = _rows(report, key)
-            body.append(f"<section><h2>{html.escape(heading)}</h2>")
-            body.append(_svg_chart(heading, rows) if rows else "<p>None.</p>")
+            body.append(f"<section><h2>{html.escape(section)}</h2>")
+            body.append(_svg_chart(rows) + _values_table(section, rows) if rows
+                        else "<p>None.</p>")
             body.append("</section>")
         body.append("<section><h2>Response to reporters</h2><ul>")
         body += [f"<li>{html.escape(line)}</li>" for line in _response_lines(report)]
@@ -156,7 +189,7 @@ def render_html(report: dict[str, Any]) -> str:
     body.append(f'<p class="note">Generated by cocflow on '
                 f"{html.escape(report['generated_at'][:10])}.</p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+            f"<title>{html.escape(heading)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
 
 

@@ -6,6 +6,7 @@ import click
 
 from cocflow.cli.common import emit_json, json_option, next_step, repo_option, say, workspace
 from cocflow.cli.render import table
+from cocflow.domain.display import neutralise
 from cocflow.domain.roster import fingerprint
 
 
@@ -78,9 +79,9 @@ def _say_plan(plan: dict[str, object]) -> None:
     rows = [(c["id"], c["status"], c["received_at"][:10],
              ", ".join(fingerprint(k["key"]) for k in c["adding"])) for c in cases]
     if rows:
-        click.echo(f"Sharing with {plan['with']}:", err=True)
+        click.echo(neutralise(f"Sharing with {plan['with']}:"), err=True)
         click.echo(table(["case", "status", "received", "adds keys"], rows), err=True)
     skipped = plan["skipped"]
     assert isinstance(skipped, list)
     for entry in skipped:
-        click.echo(f"  left as it is: {entry['id']} ({entry['why']})", err=True)
+        click.echo(neutralise(f"  left as it is: {entry['id']} ({entry['why']})"), err=True)

@@ -16,9 +16,10 @@ from cocflow.cli.common import (
     say,
     workspace,
 )
+from cocflow.domain.display import neutralise
 
 if TYPE_CHECKING:
-    pass
+    from cocflow.operations.sync import Preference
 
 
 @click.command("sync")
@@ -46,10 +47,11 @@ def sync_command(merge: bool, prefer: str | None, no_push: bool, as_json: bool) 
     """
     from cocflow.operations.sync import sync
 
-    method = "merge" if merge else "rebase"
-    result = sync(workspace(), method, prefer, push=not no_push)  # type: ignore[arg-type]
+    preferred: Preference | None = (
+        "mine" if prefer == "mine" else "theirs" if prefer == "theirs" else None)
+    result = sync(workspace(), "merge" if merge else "rebase", preferred, push=not no_push)
     for change in result.roster_pending:
-        click.echo(f"Roster change not accepted by this clone: {change}", err=True)
+        click.echo(neutralise(f"Roster change not accepted by this clone: {change}"), err=True)
     if result.roster_pending:
         click.echo("Until you check them with the people concerned and run `cocflow team "
                    "accept`, they give nobody access.", err=True)
@@ -93,4 +95,4 @@ def merge_driver_command(base: Path, ours: Path, theirs: Path, pathname: str) ->
     result = run_driver(base, ours, theirs, pathname, repo_path())
     settled = f" (settled by preference: {', '.join(result.preferred)})" if result.preferred \
         else ""
-    click.echo(f"cocflow: merged {pathname}{settled}", err=True)
+    click.echo(neutralise(f"cocflow: merged {pathname}{settled}"), err=True)

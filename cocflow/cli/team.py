@@ -61,7 +61,7 @@ def team_list(as_json: bool) -> None:
 @repo_option
 @json_option
 def team_add(handle: str, keys: tuple[str, ...], name: str | None, as_json: bool) -> None:
-    """Add a member to team.yaml (cases change only with `rekey`).
+    """Add a member to team.yaml (they read a case once it is shared with them: `share`).
 
     \b
     Example:

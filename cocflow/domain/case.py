@@ -23,6 +23,8 @@ META_KEYS = (
     "closed_at", "recused", "recused_keys", "triage",
 )
 CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
+# How a report reached the team (schemas/case.schema.json; tests/test_vocabulary_parity.py).
+CHANNELS = ("email", "form", "in-person", "chat", "other")
 # The exact shape sops gives an encrypted value; "ENC[anything]" typed by hand is plaintext.
 CIPHERTEXT = re.compile(
     r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,"

@@ -11,7 +11,8 @@ from cocflow.domain.case import event
 from cocflow.domain.timestamps import format_timestamp
 from cocflow.errors import InvalidInput
 
-STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed")
+STATES = ("received", "acknowledged", "investigating", "decided", "closed", "dismissed",
+          "voided")
 MOVES: dict[str, tuple[str, ...]] = {
     "received": ("acknowledged", "dismissed"),
     "acknowledged": ("investigating", "dismissed"),
@@ -19,7 +20,11 @@ MOVES: dict[str, tuple[str, ...]] = {
     "decided": ("closed",),
     "closed": ("investigating",),
     "dismissed": ("investigating",),
+    "voided": (),
 }
+# A case opened by mistake (a duplicate intake, the wrong message) is voided with `void`, not
+# moved: it leaves the deadlines and the report and stays in history.
+VOIDED = "voided"
 OUTCOMES = (
     "no-action", "correction", "warning", "temporary-ban", "permanent-ban",
     "third-party-warning", "public-identification",
@@ -72,6 +77,10 @@ def apply_move(case: dict[str, Any], request: MoveRequest, actor: str,
     target = request.target
     if target not in STATES:
         raise InvalidInput(f"unknown state {target!r}; states: {', '.join(STATES)}")
+    if target == VOIDED:
+        raise InvalidInput(f"a case opened by mistake is voided with `cocflow void "
+                           f"{case['meta']['id']} --reason TEXT`, not moved; legal next states: "
+                           f"{', '.join(legal_moves(status)) or 'none'}")
     if target not in legal_moves(status):
         raise InvalidInput(
             f"cannot move {case['meta']['id']} from {status} to {target}; "
@@ -134,10 +143,11 @@ def _decision(case: dict[str, Any], request: MoveRequest, actor: str,
         raise InvalidInput(f"deciding needs at least one --outcome, from: {', '.join(OUTCOMES)}")
     if not request.rationale:
         raise InvalidInput("deciding needs a --rationale")
-    contacted = any(e["event"] == "contacted-reported" for e in case.get("timeline", []))
+    contacted = contacted_since_reopened(case)
     if not contacted and not request.skip_contact:
+        since = " since the case was reopened" if _reopenings(case) else ""
         raise InvalidInput(
-            "the reported person has not been contacted: record it with "
+            f"the reported person has not been contacted{since}: record it with "
             "`cocflow note ID --event contacted-reported -m ...`, or give --skip-contact REASON"
         )
     consent = case["report"].get("consent") or {}
@@ -152,6 +162,33 @@ def _decision(case: dict[str, Any], request: MoveRequest, actor: str,
         "reporter_named": request.reporter_named,
         "contact_skipped_reason": None if contacted else request.skip_contact,
     }
+
+
+def void(case: dict[str, Any], reason: str, actor: str, now: datetime) -> dict[str, Any]:
+    """The case voided: out of the deadlines and the report, its history kept."""
+    if case["meta"]["status"] == VOIDED:
+        raise InvalidInput(f"{case['meta']['id']} is already voided")
+    if not reason or not reason.strip():
+        raise InvalidInput("voiding needs --reason saying why the case was opened by mistake")
+    voided = copy.deepcopy(case)
+    voided["meta"]["status"] = VOIDED
+    voided["meta"]["closed_at"] = format_timestamp(now)
+    voided.setdefault("timeline", []).append(event("voided", actor, now, reason.strip()))
+    return voided
+
+
+def _reopenings(case: dict[str, Any]) -> list[int]:
+    return [i for i, e in enumerate(case.get("timeline", [])) if e["event"] == "reopened"]
+
+
+def contacted_since_reopened(case: dict[str, Any]) -> bool:
+    """Whether the reported person was contacted about the allegation now being decided.
+
+    A reopened case (new information, an appeal) is a new allegation: the reported person
+    answers it before a second decision, so only a contact after the last reopening counts.
+    """
+    start = max(_reopenings(case), default=-1) + 1
+    return any(e["event"] == "contacted-reported" for e in case.get("timeline", [])[start:])
 
 
 def add_note(case: dict[str, Any], kind: str, note: str, actor: str,

@@ -36,7 +36,7 @@ BODY = "body"
 # (8, 12, 16, 24, 32, 48 KiB, ...): at most 50% padding, about two buckets per doubling.
 MIN_BUCKET = 8 * 1024
 # The largest body: its file (base64, +1/3) stays well below what a reader accepts
-# (adapters/integrity.CASE_FILE_MAX_BYTES).
+# (adapters/store.CASE_FILE_MAX_BYTES; tests/test_sealed.py keeps the two apart).
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # The format-1 keys that format 2 renames or drops.
 _LEGACY_META_KEY = "schema"

@@ -37,6 +37,7 @@ SPACES = ("online", "event", "social", "outside")
 NOT_RECORDED = "not_recorded"
 NOT_VISIBLE = "not_visible"
 DECIDED_STATES = ("decided", "closed")
+REPORTED_STATES = tuple(state for state in STATES if state != "voided")
 SECONDS_PER_DAY = 86400
 
 
@@ -70,7 +71,8 @@ def facts_from_meta(meta: dict[str, Any]) -> CaseFacts:
 
 
 def received_in(meta: dict[str, Any], year: int) -> bool:
-    return parse_timestamp(meta["received_at"]).year == year
+    """A case the report of `year` counts: received that year, not voided."""
+    return meta.get("status") != "voided" and parse_timestamp(meta["received_at"]).year == year
 
 
 # --- aggregation -----------------------------------------------------------------------------
@@ -100,7 +102,7 @@ def raw_counts(facts: Sequence[CaseFacts]) -> dict[str, dict[str, int]]:
     by_reason = _tally(DISMISSAL_REASONS, (f.dismissal_reason for f in dismissed if f.readable))
     by_reason[NOT_VISIBLE] = sum(1 for f in dismissed if not f.readable)
     return {
-        "by_status": _tally(STATES, (f.meta["status"] for f in facts)),
+        "by_status": _tally(REPORTED_STATES, (f.meta["status"] for f in facts)),
         "by_category": by_category,
         "by_space": by_space,
         "by_outcome": by_outcome,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -124,7 +124,16 @@ def _access_json(access: Assessment, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def audit(ws: Workspace, history: bool = False, progress: Any = None) -> AuditReport:
+class StepProgress(Protocol):
+    """What follows a long walk: `start(total)`, then one `tick()` per step."""
+
+    def start(self, total: int) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+def audit(ws: Workspace, history: bool = False,
+          progress: StepProgress | None = None) -> AuditReport:
     """Compare the recipients of every case and evidence file with the policy; keyless.
 
     `progress` (start(total), tick()) follows the walk through history, file by file.
@@ -204,22 +213,27 @@ def _recused(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class LocalAccess:
-    """Cases the local key cannot open: those it should (a rekey is due) and recusals."""
+    """What `doctor` says about access, from the assessment `audit` renders: the files that
+    break the policy, and the cases the local key cannot open (not shared with it yet, which
+    breaks nothing, or recused)."""
 
-    should_read: tuple[str, ...]
+    broken: tuple[str, ...]
+    not_shared: tuple[str, ...]
     recused: tuple[str, ...]
 
 
 def local_access(ws: Workspace, local_keys: Iterable[str]) -> LocalAccess:
-    """Compare each case's recipients with the local public keys (keyless)."""
+    """Assess every case and evidence file as `audit` does, and place the local key (keyless)."""
     mine = set(local_keys)
     handle = next((h for h in map(ws.roster.handle_for_key, mine) if h), None)
-    should: list[str] = []
+    broken: list[str] = []
+    not_shared: list[str] = []
     recused: list[str] = []
-    for case_id in ws.store.ids():
-        text = ws.store.read(case_id)
-        found = assess(ws.roster, case_id, _recused(text), sops.recipients_of(text))
-        if mine & set(found.current):
-            continue
-        (recused if handle in found.recused else should).append(case_id)
-    return LocalAccess(tuple(should), tuple(recused))
+    for label, _path, excluded, text in _audited_files(ws):
+        found = assess(ws.roster, label, excluded, sops.recipients_of(text))
+        if not found.ok:
+            broken.append(label)
+        if "/" in label or mine & set(found.current):
+            continue  # evidence follows its case; a case the key opens is fine
+        (recused if handle in found.recused else not_shared).append(label)
+    return LocalAccess(tuple(broken), tuple(not_shared), tuple(recused))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,18 @@ from cocflow.operations.evidence import save_with_evidence, seal_attachments
 from cocflow.operations.workspace import Workspace
 
 
-def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
+def open_case(ws: Workspace, intake: Any, recuse: Iterable[str | dict[str, Any]] = (),
               attachments: Sequence[Attachment] = (),
               triage_message: str | None = None,
-              not_a_member: Iterable[str] = ()) -> dict[str, Any]:
+              not_a_member: Iterable[str] = (),
+              followup: dict[str, str] | None = None) -> dict[str, Any]:
     """Validate an intake document, recuse, assign the next id, encrypt and commit.
 
     `attachments` become encrypted evidence files in the same commit as the case. With a
     `triage_message` (an email, a web form: intake that cannot say who is involved) the
     case is in triage: readable by the member opening it, the triage readers the message
-    does not name, and escrow, until `share ID --team`.
+    does not name and nobody recused, and escrow, until `share ID --team`. `followup` (a web
+    form's reply key and lookup id) is kept inside the encryption for `cocflow reply`.
     """
     if not isinstance(intake, dict):
         raise InvalidInput("the report must be a YAML mapping with a `report:` key")
@@ -45,10 +48,10 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     if received_at > now:
         raise InvalidInput("received_at is in the future")
     actor = ws.actor
-    recuse = list(recuse)
-    _require_members_named_recused(ws, report, [*recuse, *(
+    asked = [{"handle": r} if isinstance(r, str) else dict(r) for r in recuse]
+    _require_members_named_recused(ws, report, [*(w["handle"] for w in asked), *(
         w.get("handle") for w in intake.get("recusals") or [])], not_a_member)
-    wishes = [*(intake.get("recusals") or []), *({"handle": h} for h in recuse)]
+    wishes = [*(intake.get("recusals") or []), *asked]
     readers = None
     if triage_message is not None:
         _require_triage_readers(ws, ws.config.triage_readers)
@@ -57,6 +60,9 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
         wishes += [{"handle": h, "reason": "conflict-of-interest",
                     "note": "named in the message at intake"} for h in named]
     recusals = intake_recusals(report, wishes, ws.roster, actor, now)
+    if readers is not None:
+        recused = {key for record in recusals for key in record["keys"]}
+        readers = [key for key in readers if key not in recused]
     case_id = next_case_id(received_at.year, ws.store.ids())
     require_enough_readers(ws.roster, [r["handle"] for r in recusals], case_id)
     deadline = deadlines.respond_by(received_at, ws.config.response_days)
@@ -64,6 +70,8 @@ def open_case(ws: Workspace, intake: Any, recuse: Iterable[str] = (),
     if readers is not None:
         document["meta"]["triage"] = True
         document["readers"] = readers
+    if followup is not None:
+        document["followup"] = dict(followup)
     document, files = seal_attachments(ws, document, attachments)
     save_with_evidence(ws, document, f"open {case_id} (received)", files)
     return document
@@ -81,16 +89,44 @@ def case_ids(repo: Path | None) -> list[str]:
     return CaseStore(find_root(repo)).ids()
 
 
-def open_case_from_email(ws: Workspace, message: bytes, recuse: Iterable[str] = ()
-                         ) -> dict[str, Any]:
-    """Open a case from a raw email message; its attachments become evidence, one commit."""
-    from cocflow.adapters.email import parse_email
+@dataclass(frozen=True)
+class EmailIntake:
+    """A case opened from an email, and what the member must hear about the message."""
 
-    parsed = parse_email(message, max_attachment_bytes=ws.config.attachment_max_bytes,
-                         now=ws.now())
+    case: dict[str, Any]
+    notices: tuple[str, ...]
+
+
+def open_case_from_email(ws: Workspace, message: bytes,
+                         recuse: Iterable[str | dict[str, Any]] = (),
+                         received_at: str | None = None) -> EmailIntake:
+    """Open a case from a raw email message in one commit, whatever the message lacks.
+
+    The original bytes and every attachment become evidence; one over attachment_max_bytes
+    is left out (the clock is running) and a notice says which and how to attach it.
+    """
+    from cocflow.adapters.email import ORIGINAL_NAME, parse_email
+
+    now = ws.now()
+    given = timestamps.parse_timestamp(received_at, "--received-at") if received_at else None
+    parsed = parse_email(message, now=now, received_at=given)
+    limit = ws.config.attachment_max_bytes
+    kept = [a for a in parsed.attachments if a.size <= limit]
+    notices = list(parsed.notices)
+    for index, attachment in enumerate(parsed.attachments):
+        if attachment.size <= limit:
+            continue
+        what = ("the original message" if attachment.name == ORIGINAL_NAME and index == 0
+                else f"attachment {index} of the message ({attachment.media_type})")
+        notices.append(f"{what} is {attachment.size} bytes, over attachment_max_bytes ({limit}"
+                       " bytes in cocflow.yaml), and was left out: save it from the message, "
+                       "then raise attachment_max_bytes and run `cocflow attach ID FILE`, or "
+                       "keep it outside the repository")
     message_text = message.decode("utf-8", "replace") + json.dumps(parsed.intake,
                                                                     ensure_ascii=False)
-    return open_case(ws, parsed.intake, recuse, parsed.attachments, triage_message=message_text)
+    case = open_case(ws, parsed.intake, recuse, kept, triage_message=message_text)
+    return EmailIntake(case, tuple(n.replace("cocflow attach ID", f"cocflow attach "
+                                             f"{case['meta']['id']}") for n in notices))
 
 
 def _require_members_named_recused(ws: Workspace, report: dict[str, Any],

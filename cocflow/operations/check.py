@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from cocflow.adapters import schema, sops, yamlio
 from cocflow.adapters.config import TEAM_FILE, validate_roster
 from cocflow.adapters.paths import CONFIG_FILE
-from cocflow.adapters.store import CASES_DIR, case_id_of, read_meta
+from cocflow.adapters.store import CASE_FILE_MAX_BYTES, CASES_DIR, case_id_of, read_meta
 from cocflow.domain import sealed
 from cocflow.domain.access import Roster
 from cocflow.domain.case import CASE_ID, is_ciphertext, plaintext_leaves
@@ -157,7 +157,7 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     stem = PurePosixPath(path).name[: -len(".yaml")]
     info = CaseInfo(case_id_of(path))
     try:
-        document = yamlio.load_untrusted(data, path)
+        document = yamlio.load_untrusted(data, path, max_bytes=CASE_FILE_MAX_BYTES)
     except CocflowError as exc:
         document, unreadable = None, f"not readable: {exc}"
     else:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 from cocflow.adapters import schema, yamlio
+from cocflow.adapters.store import CASE_FILE_MAX_BYTES
 from cocflow.domain import deadlines
 from cocflow.domain.case import event, intake_recusals, require_case_id
-from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move
+from cocflow.domain.lifecycle import MoveRequest, add_note, apply_move, void
 from cocflow.errors import CocflowError, InvalidInput
 from cocflow.operations.workspace import Workspace, decrypt_case, save_case
 
@@ -33,8 +33,17 @@ def note_case(ws: Workspace, case_id: str, kind: str, text: str) -> dict[str, An
     """Append a timeline event recorded by the acting member and commit it."""
     case = decrypt_case(ws, require_case_id(case_id))
     noted = add_note(case, kind, text, ws.actor, ws.now())
-    save_case(ws, noted, f"note on {case_id} ({kind})")
+    # Not the kind: "contacted-reported" is content the sealed body hides from a keyless reader.
+    save_case(ws, noted, f"note on {case_id}")
     return noted
+
+
+def void_case(ws: Workspace, case_id: str, reason: str) -> dict[str, Any]:
+    """Void a case opened by mistake: a timeline event, one commit; the case stays in history."""
+    case = decrypt_case(ws, require_case_id(case_id))
+    voided = void(case, reason, ws.actor, ws.now())
+    save_case(ws, voided, f"void {case_id} (opened by mistake)")
+    return voided
 
 
 def editable_text(case: dict[str, Any]) -> str:
@@ -42,28 +51,62 @@ def editable_text(case: dict[str, Any]) -> str:
     return EDIT_HEADER + yamlio.dump(case)
 
 
+ERRORS_TOP = "# This edit could not be saved:\n"
+ERRORS_END = ("# Fix the case below and save, or empty the file to cancel. These lines are "
+              "ignored.\n")
+
+
 def apply_edit(ws: Workspace, case: dict[str, Any], text: str) -> dict[str, Any] | None:
-    """The case after an edit (None when nothing changed); InvalidInput when it is not allowed."""
-    edited = yamlio.load_untrusted(text, "the edited case")
+    """The case after an edit (None when nothing changed); InvalidInput naming every problem."""
+    updated, problems = check_edit(ws, case, text)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    return updated
+
+
+def check_edit(ws: Workspace, case: dict[str, Any], text: str
+               ) -> tuple[dict[str, Any] | None, list[str]]:
+    """The case after an edit (None when nothing changed), and every problem found in it."""
+    try:
+        # The case as it was shown, so the limit of a case file, not of a report typed by a person.
+        edited = yamlio.load_untrusted(text, "the edited case", max_bytes=CASE_FILE_MAX_BYTES)
+    except InvalidInput as exc:
+        return None, [str(exc)]
     if not isinstance(edited, dict):
-        raise InvalidInput("the edited case is not a YAML mapping")
+        return None, ["the edited case is not a YAML mapping"]
     edited = schema.with_defaults("case", edited)
+    problems = []
     locked = sorted(k for k in set(case) | set(edited) if k != "report" and
                     case.get(k) != edited.get(k))
     if locked:
-        raise InvalidInput(f"only the report can change in edit; also changed: {', '.join(locked)}")
+        problems.append(f"only the report can change in edit; also changed: {', '.join(locked)}")
     if not isinstance(edited.get("report"), dict):
-        raise InvalidInput("the edited case has no report")
+        return None, [*problems, "the edited case has no report"]
     report = schema.with_defaults("case", edited["report"], definition="report")
-    schema.validate("case", report, "the edited report", definition="report")
+    problems += [f"the edited report: {p}" for p in schema.problems("case", report, "report")]
+    if problems:
+        return None, problems
     if report == case["report"]:
-        return None
+        return None, []
     updated = copy.deepcopy(case)
     updated["report"] = report
     now, actor = ws.now(), ws.actor
     _recuse_newly_reported_members(ws, updated, actor, now)
     updated["timeline"].append(event("note", actor, now, "report edited"))
-    return updated
+    return updated, []
+
+
+def with_errors(problems: list[str], text: str) -> str:
+    """The text to edit again, every problem listed on top as comments (as kubectl edit)."""
+    listed = "".join(f"#   - {' '.join(p.split())}\n" for p in problems)
+    return ERRORS_TOP + listed + ERRORS_END + text
+
+
+def without_errors(text: str) -> str:
+    """The edited text without the error comments `with_errors` put on top."""
+    if text.startswith(ERRORS_TOP) and ERRORS_END in text:
+        return text.split(ERRORS_END, 1)[1]
+    return text
 
 
 def _recuse_newly_reported_members(ws: Workspace, case: dict[str, Any], actor: str,
@@ -77,29 +120,30 @@ def _recuse_newly_reported_members(ws: Workspace, case: dict[str, Any], actor: s
             case["timeline"].append(event("recused", actor, now, record["handle"]))
 
 
-def edit_case(ws: Workspace, case_id: str,
-              again: Callable[[str], None]) -> dict[str, Any] | None:
+def edit_case(ws: Workspace, case_id: str) -> dict[str, Any] | None:
     """Decrypt, let the user change it in their editor until valid, re-encrypt and commit.
 
-    After an invalid edit, `again(problem)` is called: it raises to give up. Returns the
-    saved case, or None when nothing changed.
+    An invalid edit opens the editor again with every problem listed on top, until it is
+    fixed, the file is emptied (cancel), or saved unchanged (given up: InvalidInput naming
+    the problems). Returns the saved case, or None when nothing changed.
     """
     from cocflow.adapters.editor import edit_text
 
     case = decrypt_case(ws, require_case_id(case_id))
     ws.git.ensure_safe([ws.store.path(case_id)])
-    text, problem = editable_text(case), None
+    shown, problems = editable_text(case), list[str]()
     while True:
-        if problem is not None:
-            again(problem)
-        text = edit_text(text)
-        if not text.strip():
+        saved = edit_text(shown)
+        if not saved.strip():
             raise InvalidInput(f"edit of {case_id} cancelled; nothing was changed")
-        try:
-            updated = apply_edit(ws, case, text)
+        if problems and saved == shown:
+            raise InvalidInput(f"the edit of {case_id} is not valid: {'; '.join(problems)}; "
+                               "nothing was changed")
+        text = without_errors(saved)
+        updated, problems = check_edit(ws, case, text)
+        if not problems:
             break
-        except InvalidInput as exc:
-            problem = str(exc)
+        shown = with_errors(problems, text)
     if updated is None:
         return None
     save_case(ws, updated, f"edit {case_id} ({updated['meta']['status']})")
@@ -115,6 +159,18 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
     days = ws.config.warn_days if within is None else within
     if days < 0:
         raise InvalidInput("--within needs zero or more days")
+    metas, unreadable = _usable_metas(ws)
+    return deadlines.due_cases(metas, ws.now(), days), unreadable
+
+
+def late(ws: Workspace) -> list[deadlines.LateCase]:
+    """Open cases past a stage deadline (acknowledge_days, decide_days in cocflow.yaml)."""
+    metas, _ = _usable_metas(ws)
+    return deadlines.late_cases(metas, ws.now(), ws.config.acknowledge_days,
+                                ws.config.decide_days)
+
+
+def _usable_metas(ws: Workspace) -> tuple[list[dict[str, Any]], list[str]]:
     metas: list[dict[str, Any]] = []
     unreadable: list[str] = []
     for case_id in ws.store.ids():
@@ -126,4 +182,4 @@ def due(ws: Workspace, within: int | None = None) -> tuple[list[deadlines.DueCas
             metas.append(meta)
         else:
             unreadable.append(case_id)
-    return deadlines.due_cases(metas, ws.now(), days), unreadable
+    return metas, unreadable

@@ -14,6 +14,7 @@ from typing import Any
 from cocflow.adapters import webhook
 from cocflow.adapters.github import Runner, gh_runner
 from cocflow.domain.deadlines import DueCase
+from cocflow.domain.display import markdown_text, slack_text
 from cocflow.errors import EnvironmentProblem, InvalidInput
 from cocflow.operations.lifecycle import due
 from cocflow.operations.workspace import Workspace
@@ -44,7 +45,7 @@ def summary(due: Sequence[DueCase]) -> str:
     overdue = sum(1 for case in due if case.overdue)
     head = f"cocflow: {len(due)} case(s) awaiting a first response"
     head += f", {overdue} overdue" if overdue else ""
-    return head + ": " + "; ".join(describe(case) for case in due) + "."
+    return head + ": " + "; ".join(slack_text(describe(case)) for case in due) + "."
 
 
 # --- GitHub: one labelled issue ---------------------------------------------------------
@@ -58,7 +59,8 @@ def issue_title(due: Sequence[DueCase]) -> str:
 
 def issue_body(due: Sequence[DueCase]) -> str:
     """A table of the due cases and nothing else about them."""
-    rows = [f"| {c.id} | {c.status} | {c.respond_by} | {_days_left(c)} |" for c in due]
+    rows = [f"| {markdown_text(c.id)} | {markdown_text(c.status)} | {markdown_text(c.respond_by)}"
+            f" | {_days_left(c)} |" for c in due]
     return "\n".join([
         MARKER,
         "Cases awaiting a first response to the reporter: deadline soon, or passed.",

@@ -24,6 +24,8 @@ def parallel(function: Callable[[T], R], items: Sequence[T], jobs: int | None = 
     The first error is raised, and nothing still queued is started.
     """
     workers = min(jobs or default_jobs(), len(items))
+    if workers > 1 and _prompts_for_passphrase():
+        workers = 1  # each sops asks for the SSH key's passphrase: one prompt at a time
     if workers <= 1:
         return [_call(function, item, done) for item in items]
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -34,6 +36,12 @@ def parallel(function: Callable[[T], R], items: Sequence[T], jobs: int | None = 
             for future in futures:
                 future.cancel()
             raise
+
+
+def _prompts_for_passphrase() -> bool:
+    from cocflow.adapters.key_files import ssh_key_needs_passphrase
+
+    return ssh_key_needs_passphrase()
 
 
 def _call(function: Callable[[T], R], item: T, done: Callable[[T], None] | None) -> R:

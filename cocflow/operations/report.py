@@ -18,6 +18,11 @@ from cocflow.operations.parallel import parallel
 from cocflow.operations.workspace import Workspace, decrypt_case
 
 
+def last_full_year(ws: Workspace) -> int:
+    """The year a report is made for by default: the last one that has ended."""
+    return ws.now().year - 1
+
+
 def transparency_report(ws: Workspace, year: int, progress: Any = None) -> dict[str, Any]:
     """The anonymised report of cases received in `year`, small counts already hidden.
 
@@ -39,7 +44,8 @@ def transparency_report(ws: Workspace, year: int, progress: Any = None) -> dict[
 
     facts = parallel(read, metas)
     config = ws.config
-    return build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
+    report = build_report(year, facts, ws.now(), config.report_min_count, config.response_days)
+    return {**report, "community": config.community}
 
 
 def _facts(ws: Workspace, meta: dict[str, Any]) -> CaseFacts:

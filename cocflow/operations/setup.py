@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,14 +203,21 @@ def _describe_case_access(root: Path) -> str:
     if not keys:
         raise CocflowError("no local key: cannot tell which cases you can read")
     found = local_access(Workspace(root, keyring), keys)
-    recused = f"; recused from {len(found.recused)}" if found.recused else ""
-    if found.should_read:
+    if found.broken:  # exactly what `audit` fails on
         raise CocflowError(
-            f"your key cannot read {len(found.should_read)} case(s) you are not recused from "
-            f"({', '.join(found.should_read[:10])}){recused}: a member who can read them runs "
-            "`cocflow rekey`"
+            f"{len(found.broken)} file(s) break the access policy ({_first(found.broken)}): "
+            "`cocflow audit` says how; a member who reads them runs `cocflow rekey`"
         )
+    recused = f"; recused from {len(found.recused)}" if found.recused else ""
+    if found.not_shared:  # no problem: only `share` adds a reader
+        return (f"your key reads every case shared with you{recused}; not shared with you "
+                f"yet: {len(found.not_shared)} ({_first(found.not_shared)}), until a member "
+                "who reads them runs `cocflow share`")
     return f"your key reads every case you are not recused from{recused}"
+
+
+def _first(labels: tuple[str, ...]) -> str:
+    return ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
 
 
 def _describe_format(root: Path) -> str:
@@ -227,7 +235,7 @@ def _describe_format(root: Path) -> str:
     return f"every case is in format 2 ({len(plan.unchanged)} case(s))"
 
 
-def _check(name: str, probe) -> Finding:  # type: ignore[no-untyped-def]
+def _check(name: str, probe: Callable[[], object]) -> Finding:
     try:
         return Finding(name, True, str(probe()))
     except CocflowError as exc:

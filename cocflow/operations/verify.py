@@ -126,8 +126,8 @@ def _unreadable(file: str, case_id: str, parsed: dict[str, Any],
     if handle and handle in recused:
         return Problem(file, case_id, "recused", f"{handle} is recused from case {case_id}")
     return Problem(file, case_id, "not-a-recipient",
-                   f"your key is not a recipient of case {case_id} (a new member before "
-                   "`rekey`, or not a member)")
+                   f"your key is not a recipient of case {case_id} (not shared with you yet: "
+                   "a member who reads it runs `cocflow share`; or not a member)")
 
 
 def _code(exc: CocflowError) -> str:

@@ -140,7 +140,12 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     except Unreadable as exc:
         raise exc.about(label, file) from None
     except AccessDenied:
-        if set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
+        from cocflow.adapters.key_files import local_key_problem
+
+        # A key that cannot be used (an SSH key whose passphrase sops could not ask for, a
+        # file with only a public key) is a fact about this machine, never about the file.
+        usable = local_key_problem() is None
+        if usable and set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
             raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
@@ -329,6 +334,12 @@ def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
     with ws.git.one_commit([*(path for path, _ in writes), *unchanged], message):
         for path, text in writes:
             write_atomic(path, text)
+    COMMITTED.append(message)
+
+
+# The commit messages this process has committed (no case content: ids and verbs only), so
+# that an error after a commit can say the change is in, instead of "nothing was changed".
+COMMITTED: list[str] = []
 
 
 def commit_prepared(ws: Workspace, prepared: Sequence[tuple[Path, Path]], message: str,
