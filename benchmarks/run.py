@@ -20,6 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from scale import SIZES as SCALE_SIZES  # noqa: E402
+from scale import print_scale, run_scale  # noqa: E402
 from scenarios import (  # noqa: E402
     measure_new_and_move,
     measure_reader,
@@ -56,14 +58,21 @@ def main() -> None:
                         help="real cases for the reader pair (200 with --quick)")
     parser.add_argument("--only-reader", action="store_true",
                         help="build and time only the reader pair")
+    parser.add_argument("--only-scale", action="store_true",
+                        help="only the issue-20 measurements (scale.py: writes, check, memory, "
+                             "sync on realistic repositories)")
     options = parser.parse_args()
     sizes = QUICK_SIZES if options.quick else SIZES
     work = Path(tempfile.mkdtemp(prefix="cocflow-bench-"))
     try:
-        report = run_all(work, sizes, options)
+        report = ({"sizes": {}, "pairs": {}} if options.only_scale
+                  else run_all(work, sizes, options))
+        report["scale"] = run_scale(work, SCALE_SIZES if not options.quick else (20, 200),
+                                    min(options.repeats, 5))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print_table(report)
+    print_scale(report["scale"])
     save(report)
 
 

@@ -374,7 +374,7 @@ def test_a_commit_made_with_plumbing_is_checked_like_the_pre_commit_hook(repo, r
     """Renumbering rewrites commits without the hook; require_clean_commit stands in for it."""
     from cocflow.adapters.git import GitRepo
     from cocflow.errors import ProblemsFound
-    from cocflow.operations.check import require_clean_commit
+    from cocflow.operations.check_changes import require_clean_commit
 
     case_id = open_case()
     repository = GitRepo(repo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,27 @@ _IN_PROGRESS = {
 # hook skips its (slower, separate-process) check when the tree it sees is that very tree.
 CHECKED_TREE_ENV = "COCFLOW_CHECKED_TREE"
 
+
+
+# git maps whole pack files and keeps up to 96 MiB of delta bases: reading every case or
+# walking the history of a large repository would grow git's memory with the repository.
+# These limits keep it small at no cost in speed (benchmarks/README.md).
+MEMORY_LIMITS = {"core.packedGitLimit": "32m", "core.packedGitWindowSize": "1m",
+                 "core.deltaBaseCacheLimit": "16m"}
+
+
+def bounded_memory(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment that gives every git process cocflow starts MEMORY_LIMITS, after any
+    configuration the environment already passes the same way (GIT_CONFIG_COUNT)."""
+    try:
+        first = int(environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        return {}  # someone else's malformed setting: git will say so, not cocflow
+    added = {}
+    for offset, (key, value) in enumerate(MEMORY_LIMITS.items()):
+        added[f"GIT_CONFIG_KEY_{first + offset}"] = key
+        added[f"GIT_CONFIG_VALUE_{first + offset}"] = value
+    return {**added, "GIT_CONFIG_COUNT": str(first + len(MEMORY_LIMITS))}
 
 
 def require_git() -> None:
@@ -71,6 +92,7 @@ class GitRepo:
                 raise EnvironmentProblem(
                     f"{self.root} is not a git repository: run `cocflow init` or `git init`"
                 ) from None
+            self._repo.git.update_environment(**bounded_memory(os.environ))
         return self._repo.git
 
     @classmethod
@@ -307,6 +329,28 @@ class GitRepo:
         data: bytes = self._repo.odb.stream(bytes.fromhex(blob_id)).read()
         return data
 
+    def changed_blobs(self, *commits: str) -> dict[str, tuple[str | None, str | None]]:
+        """Path -> (old blob, new blob) of every file that differs, one git call: the index
+        against HEAD (no commits; everything before a first commit), or between two commits.
+        None stands for the side where the file does not exist."""
+        span = list(commits) if commits else ["--cached"]
+        listing = self.run("diff", "--raw", "--no-renames", "--no-abbrev", "-z", *span, "--")
+        fields = listing.split("\0")
+        changes: dict[str, tuple[str | None, str | None]] = {}
+        for info, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not info.startswith(":"):
+                continue
+            old_mode, new_mode, old, new = info[1:].split()[:4]
+            changes[path] = (None if _no_blob(old_mode) else old,
+                             None if _no_blob(new_mode) else new)
+        return changes
+
+    def unstaged_paths(self, *pathspecs: str) -> set[str]:
+        """Tracked paths whose working-tree file differs from the index (git's own stat
+        check, racy timestamps included)."""
+        listing = self.run("diff", "--name-only", "--no-renames", "-z", "--", *pathspecs)
+        return set(filter(None, listing.split("\0")))
+
     def staged_paths(self) -> set[str]:
         """Paths whose staged version differs from HEAD (all staged paths before a first commit)."""
         listing = self.run("diff", "--cached", "--name-only", "--no-renames", "-z")
@@ -319,6 +363,11 @@ class GitRepo:
     def _relative(self, paths: Sequence[Path]) -> list[str]:
         return [str(Path(p).resolve().relative_to(self.root.resolve())) for p in paths]
 
+
+
+def _no_blob(mode: str) -> bool:
+    """No file on this side of a diff (000000), or a submodule (160000), which has no blob."""
+    return mode in ("000000", "160000")
 
 
 def _within(path: str, mine: set[str]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 
 def write_atomic_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     """`write_atomic` for bytes."""
+    put_in_place(write_beside(path, data, mode), path)
+
+
+def write_beside(path: Path, data: bytes, mode: int = 0o644) -> Path:
+    """Write `data` to a temp file next to `path` (ignored by git: *.tmp); its path.
+
+    `put_in_place` renames it over `path`: a write of thousands of files holds none of them
+    in memory between the two.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -57,12 +67,21 @@ def write_atomic_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
-        os.replace(temp, path)
     except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise _write_failed(path, exc) from None
         raise
+    return Path(temp)
+
+
+def put_in_place(temp: Path, path: Path) -> None:
+    """Rename a file from `write_beside` over its target; the temp file is gone either way."""
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _write_failed(path, exc) from None
 
 
 def _write_failed(path: Path, exc: OSError) -> EnvironmentProblem:
@@ -144,7 +163,11 @@ class CaseStore:
                            file) from None
 
     def all_meta(self) -> list[dict[str, Any]]:
-        return [self.meta(case_id) for case_id in self.ids()]
+        return list(self.iter_meta())
+
+    def iter_meta(self) -> Iterator[dict[str, Any]]:
+        """The meta of each case, one at a time: nothing but the current one is held."""
+        return (self.meta(case_id) for case_id in self.ids())
 
 
 def read_meta(text: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import yaml
@@ -50,7 +51,13 @@ def load(text: str) -> Any:
 
 def load_untrusted(data: bytes | str, what: str = "input",
                    max_bytes: int = MAX_INPUT_BYTES) -> Any:
-    """Load YAML from a person or another tool: size, depth and alias limits, UTF-8 only."""
+    """Load YAML from a person or another tool: size, depth and alias limits, UTF-8 only.
+
+    One pass over the parser's events both enforces the limits and builds the value, exactly
+    as PyYAML's safe loader would (`_Builder`); the rare document it does not build itself
+    (explicit tags, merge keys, a mapping as a key, several documents) is checked and loaded
+    the slow way.
+    """
     if isinstance(data, bytes):
         if len(data) > max_bytes:
             raise InvalidInput(f"{what} is larger than {max_bytes} bytes")
@@ -61,6 +68,9 @@ def load_untrusted(data: bytes | str, what: str = "input",
     if len(data) > max_bytes:
         raise InvalidInput(f"{what} is larger than {max_bytes} characters")
     try:
+        built = _Builder(what).build(yaml.parse(data, Loader=_Loader))
+        if built is not _UNUSUAL:
+            return built
         _refuse_aliases_and_depth(data, what)
         return load(data)
     except yaml.YAMLError as exc:
@@ -69,29 +79,108 @@ def load_untrusted(data: bytes | str, what: str = "input",
         raise InvalidInput(f"{what} is not valid YAML{where}") from None
 
 
-def _plainly_shallow(text: str) -> bool:
-    """True when the text can hold no anchor, alias or flow collection and its block nesting
-    (indentation plus inline `- ` markers) stays under MAX_DEPTH: no event scan needed.
+# What the builder returns for a document it leaves to PyYAML's own constructor.
+_UNUSUAL = object()
 
-    Keyless commands read thousands of small meta blocks; this skips a second parse of each.
-    """
-    bare = text.replace("[]", "").replace("{}", "")  # empty flow collections nest nothing
-    if any(marker in bare for marker in "&*[{!"):
-        return False
-    for line in text.splitlines():
-        stripped = line.lstrip(" ")
-        depth = len(line) - len(stripped)
-        while stripped.startswith(("- ", "? ")):
-            depth, stripped = depth + 2, stripped[2:].lstrip(" ")
-        if depth >= MAX_DEPTH:
-            return False
-    return True
+
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCTORS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                 "tag:yaml.org,2002:float"}
+
+
+class _Builder:
+    """PyYAML's composer and safe constructor in one pass over parser events, for documents
+    without tags, anchors or merge keys: scalars resolved by the loader's own implicit
+    resolvers and built by its own constructors, later duplicate keys winning."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.loader = _resolver()
+        # First characters that may make a plain scalar something other than a string (the
+        # resolver's own table); none at all when it has catch-all or path resolvers.
+        table = self.loader.yaml_implicit_resolvers
+        self.typed_starts = None if None in table or self.loader.yaml_path_resolvers \
+            else frozenset(table)
+
+    def build(self, events: Any) -> Any:
+        stack: list[list[Any]] = []  # [container, pending key or _NO_KEY]
+        root: Any = None
+        documents = 0
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                self._refuse_anchor(event)
+                value = self._scalar(event)
+                if value is _UNUSUAL:
+                    return _UNUSUAL
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                self._refuse_anchor(event)
+                if event.tag is not None and event.tag != "!":
+                    return _UNUSUAL
+                if len(stack) >= MAX_DEPTH:
+                    raise InvalidInput(f"{self.what} is nested deeper than {MAX_DEPTH} levels")
+                stack.append([{} if kind is yaml.MappingStartEvent else [], _NO_KEY])
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                value = stack.pop()[0]
+            elif kind is yaml.AliasEvent:
+                raise InvalidInput(f"{self.what} uses YAML anchors or aliases; cocflow does not "
+                                   "accept them")
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    return _UNUSUAL
+                continue
+            else:
+                continue
+            if not stack:
+                root = value
+                continue
+            top = stack[-1]
+            if isinstance(top[0], list):
+                top[0].append(value)
+            elif top[1] is _NO_KEY:
+                if isinstance(value, (dict, list)):
+                    return _UNUSUAL  # PyYAML refuses an unhashable key: let it say so
+                top[1] = value
+            else:
+                top[0][top[1]] = value
+                top[1] = _NO_KEY
+        return root
+
+    def _refuse_anchor(self, event: Any) -> None:
+        if event.anchor is not None:
+            raise InvalidInput(f"{self.what} uses YAML anchors or aliases; cocflow does not "
+                               "accept them")
+
+    def _scalar(self, event: Any) -> Any:
+        if event.tag is not None and event.tag != "!":
+            return _UNUSUAL
+        value = event.value
+        if self.typed_starts is not None and (not event.implicit[0] or (
+                value and value[0] not in self.typed_starts)):
+            return value  # quoted or block text, or a plain scalar no resolver claims
+        tag = self.loader.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == _STR:
+            return event.value
+        if tag not in _CONSTRUCTORS:
+            return _UNUSUAL  # a merge key `<<`, `=`: PyYAML's own handling
+        # The constructor itself, not construct_object: that one remembers every node.
+        return self.loader.yaml_constructors[tag](self.loader, yaml.ScalarNode(tag, event.value))
+
+
+_NO_KEY = object()
+
+
+@cache
+def _resolver() -> Any:
+    """One loader kept for its resolver and scalar constructors (both stateless for
+    scalars)."""
+    return _Loader("")
 
 
 def _refuse_aliases_and_depth(text: str, what: str) -> None:
     # Aliases are how "billion laughs" documents explode; case data never needs them.
-    if _plainly_shallow(text):
-        return
     depth = 0
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):

@@ -48,7 +48,7 @@ def check_command(staged: bool, since: str | None, as_json: bool) -> None:
       cocflow check --staged       (what the pre-commit hook runs)
       cocflow check --since origin/main   (the commits you are about to push)
     """
-    from cocflow.operations.check import check_repository
+    from cocflow.operations.check_changes import check_repository
 
     if staged and since:
         raise click.UsageError("--staged and --since check different things: use one")

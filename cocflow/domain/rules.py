@@ -162,10 +162,19 @@ def masked(value: Any) -> Any:
     return value
 
 
+def masked_outside_meta(document: dict[str, Any]) -> dict[str, Any]:
+    """`masked(document)` with the values of `meta` and `sops` left out (None): what the
+    plaintext and body rules read, without walking the two blocks they skip."""
+    return {(key if isinstance(key, str) and SAFE_NAME.fullmatch(key) else f"<key {n}>"):
+            (None if key in ("meta", "sops") else masked(sub))
+            for n, (key, sub) in enumerate(document.items(), 1)}
+
+
 def check_body(document: dict[str, Any], findings: Findings) -> None:
     """Format 2 keeps everything but meta in one value of a bucket's size: no key names, no
     lengths."""
-    extra = [key for key in masked(document) if key not in ("meta", "sops", sealed.BODY)]
+    extra = [key for key in masked_outside_meta(document)
+             if key not in ("meta", "sops", sealed.BODY)]
     if extra:
         findings.add("body-invalid", f"keys beside meta and body: {', '.join(extra[:5])}")
     if sealed.BODY not in document:
@@ -180,6 +189,9 @@ def check_body(document: dict[str, Any], findings: Findings) -> None:
 def plain_comment_lines(text: str) -> list[int]:
     # sops encrypts comments outside unencrypted keys as `#ENC[...]` and cocflow writes none;
     # ciphertext, base64 and meta values hold no ` #`, so any other `#` starts a plain comment.
+    # A line break before `#` is a blank too, so one search over the text gives the verdict.
+    if "#" not in text or not PLAIN_COMMENT.search(text):
+        return []
     return [n for n, line in enumerate(text.splitlines(), 1) if PLAIN_COMMENT.search(line)]
 
 

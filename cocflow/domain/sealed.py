@@ -22,10 +22,11 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
-from cocflow.domain.case import CIPHERTEXT
 from cocflow.domain.case import FORMAT as FORMAT  # the format every write produces
+from cocflow.domain.case import is_ciphertext
 from cocflow.errors import InvalidInput, Unreadable
 
 LEGACY_FORMAT = 1
@@ -68,8 +69,13 @@ def padded(data: bytes, filler: bytes) -> bytes:
 def encrypted_size(value: Any) -> int | None:
     """How many plaintext bytes a sops-encrypted value holds (AES-GCM keeps the length), read
     without a key; None when `value` is not sops ciphertext."""
-    if not isinstance(value, str) or not CIPHERTEXT.fullmatch(value):
+    if not is_ciphertext(value):
         return None
+    return _size_of(value)
+
+
+@lru_cache(maxsize=8)
+def _size_of(value: str) -> int | None:
     data = value[len("ENC[AES256_GCM,data:"):].split(",", 1)[0]
     try:
         return len(base64.b64decode(data, validate=True))

@@ -139,12 +139,13 @@ def audit(ws: Workspace, history: bool = False,
     `progress` (start(total), tick()) follows the walk through history, file by file.
     """
     roster = ws.roster
-    units = list(_audited_files(ws))
-    cases = [assess(roster, label, recused, sops.recipients_of(text))
-             for label, _path, recused, text in units]
+    # One file at a time: only each assessment is kept, never a file's text.
+    assessed = [(path, assess(roster, label, recused, sops.recipients_of(text)))
+                for label, path, recused, text in _audited_files(ws)]
+    cases = [access for _path, access in assessed]
     report = AuditReport(cases, key_names(ws))
     if history:
-        paths = [path for _label, path, _recused, _text in units]
+        paths = [path for path, _access in assessed]
         if progress is not None:
             progress.start(len(paths))
         report.history = []

@@ -33,12 +33,13 @@ from cocflow.domain.rules import (
     duplicates,
     in_meta,
     masked,
+    masked_outside_meta,
     plain_comment_lines,
     recusal_findings,
     recused_member_changes,
     roster_findings,
 )
-from cocflow.errors import CocflowError, InvalidInput, ProblemsFound
+from cocflow.errors import CocflowError
 
 
 class Snapshot(Protocol):
@@ -80,125 +81,35 @@ class WorkingTree:
                 if p.is_file() and ".git" not in p.relative_to(self.root).parts]
 
 
-class StagedIndex:
-    """Files as staged in the git index: what the next commit will hold."""
-
-    def __init__(self, repo: GitRepo) -> None:
-        self.repo = repo
-        self.entries = repo.index_entries(f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)
-
-    def paths(self) -> list[str]:
-        return sorted(self.entries)
-
-    def read(self, path: str) -> bytes:
-        return self.repo.blob(self.entries[path])
-
-    def all_paths(self) -> list[str]:
-        return sorted(self.repo.index_entries())
-
-
-class CommittedTree(StagedIndex):
-    """Files as a commit holds them (a rewritten commit before any branch points at it)."""
-
-    def __init__(self, repo: GitRepo, commit: str,
-                 pathspecs: tuple[str, ...] = (f"{CASES_DIR}/", TEAM_FILE, CONFIG_FILE)) -> None:
-        self.repo = repo
-        self.commit = commit
-        self.entries = repo.tree_entries(commit, *pathspecs)
-
-    def all_paths(self) -> list[str]:
-        return sorted(self.repo.tree_entries(self.commit))
-
-
-def require_clean_commit(repo: GitRepo, commit: str, paths: set[str]) -> None:
-    """The pre-commit check, for a commit made with plumbing: `paths` of `commit` must pass."""
-    report = run_checks(CommittedTree(repo, commit), scope=paths)
-    if not report.ok:
-        first = report.problems[0]
-        raise ProblemsFound(f"refusing the rewritten commit: {first.file} {first.code}: "
-                            f"{first.message} ({len(report.problems)} problem(s))")
-
-
-def check_repository(root: Path, staged: bool = False, since: str | None = None,
-                     until: str = "HEAD") -> CheckReport:
-    """Check the working tree, or (staged) the files the next commit changes, as staged.
-
-    With `since` (the commit a push or pull request starts from, in CI), every commit of
-    since..until is checked against the history rules, and team.yaml as it was at `since` is
-    compared too: a change to a recused member's keys is a finding.
-    """
-    if since is not None:
-        from cocflow.operations.history import history_problems
-
-        repo = GitRepo(root)
-        base = _roster_at(repo, since)
-        report = run_checks(WorkingTree(root), base=base)
-        found = history_problems(repo, since, until) if base is not None else ()
-        return CheckReport(report.cases, (*report.problems, *found), False,
-                           report.files_in_scope)
-    if not staged:
-        return run_checks(WorkingTree(root))
-    from cocflow.operations.history import staged_history_problems
-
-    repo = GitRepo(root)
-    scope = repo.staged_paths()
-    report = run_checks(StagedIndex(repo), scope=scope)
-    found = staged_history_problems(repo, scope)
-    return CheckReport(report.cases, (*report.problems, *found), True, report.files_in_scope)
-
-
-def _roster_at(repo: GitRepo, revision: str) -> Roster | None:
-    """team.yaml at `revision`; None for git's all-zero "no commit" (a new branch)."""
-    if set(revision) == {"0"}:
-        return None
-    found = repo.attempt("rev-parse", "--verify", "--quiet", "--end-of-options",
-                         f"{revision}^{{commit}}")
-    if not found.ok:
-        raise InvalidInput(f"--since {revision!r} is not a commit in this clone: fetch the "
-                           "history it names (actions/checkout: fetch-depth: 0)")
-    tree = CommittedTree(repo, found.out, (TEAM_FILE,))
-    roster, _problems = _load_team(tree, tree.paths())
-    return roster
-
-
-def run_checks(snapshot: Snapshot, scope: set[str] | None = None,
-               base: Roster | None = None) -> CheckReport:
-    """Every problem in the snapshot; with a scope, only those of the files in it; with a
-    `base` roster, changes since it to the keys of a recused member."""
+def run_checks(snapshot: Snapshot, base: Roster | None = None) -> CheckReport:
+    """Every problem in the snapshot, each file read once, one case at a time; with a `base`
+    roster (where a push starts), changes since it to the keys of a recused member."""
     paths = snapshot.paths()
-    def wanted(path: str) -> bool:
-        return scope is None or path in scope
-
-    roster, problems = _load_team(snapshot, paths)
-    config_problems, allow = _check_config(snapshot, paths)
+    roster, problems = load_team(snapshot, paths)
+    config_problems, allow = check_config(snapshot, paths)
     problems += config_problems
     problems += tree_findings(snapshot.all_paths(), allow)
-    case_paths = [path for path in paths if _is_case_file(path)]
+    case_paths = [path for path in paths if is_case_file(path)]
     infos: dict[str, CaseInfo] = {}
     for path in case_paths:
-        data = snapshot.read(path)
-        if wanted(path):
-            infos[path], found = check_case(path, data, roster)
-            problems += found
-        else:
-            infos[path] = _light_info(path, data)
+        infos[path], found = check_case(path, snapshot.read(path), roster)
+        problems += found
     problems += duplicates(infos)
     if roster is not None:
         for info in infos.values():
             problems += recusal_findings(info, roster)
         if base is not None:
-            problems += recused_member_changes(base, roster, _recused_anywhere(infos))
+            problems += recused_member_changes(base, roster, recused_anywhere(infos))
     by_id = {info.meta_id: info for info in infos.values() if info.meta_id}
     for path in paths:
-        if path.startswith(f"{CASES_DIR}/") and path not in infos and wanted(path):
-            problems += _check_other(path, snapshot, by_id, roster)
-    kept = tuple(p for p in problems if wanted(p.file))
-    in_scope = len(paths) if scope is None else len([p for p in paths if p in scope])
+        if path.startswith(f"{CASES_DIR}/") and path not in infos:
+            problems += check_other(path, snapshot, by_id, roster)
     triage = tuple(sorted(info.meta_id for info in infos.values() if info.triage and info.meta_id))
-    return CheckReport(len(case_paths), kept, scope is not None, in_scope, triage)
+    return CheckReport(len(case_paths), tuple(problems), False, len(paths), triage)
 
 
-def _recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
+def recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
+    """Handle -> the cases (labels) it is recused from."""
     found: dict[str, list[str]] = {}
     for path, info in infos.items():
         for handle in info.recused:
@@ -206,7 +117,7 @@ def _recused_anywhere(infos: dict[str, CaseInfo]) -> dict[str, list[str]]:
     return found
 
 
-def _is_case_file(path: str) -> bool:
+def is_case_file(path: str) -> bool:
     parts = PurePosixPath(path).parts
     return len(parts) == 2 and parts[0] == CASES_DIR and parts[1].endswith(".yaml")
 
@@ -214,7 +125,7 @@ def _is_case_file(path: str) -> bool:
 # --- team.yaml and cocflow.yaml ---------------------------------------------------------
 
 
-def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, list[Problem]]:
+def load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, list[Problem]]:
     def problem(message: str) -> list[Problem]:
         return [Problem(TEAM_FILE, None, "team-invalid", message)]
 
@@ -224,7 +135,7 @@ def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, lis
         document = yamlio.load_untrusted(snapshot.read(TEAM_FILE), TEAM_FILE)
     except CocflowError as exc:
         return None, problem(str(exc))
-    found = schema.problems("team", document)
+    found = [] if schema.is_valid("team", document) else schema.problems("team", document)
     if found:
         return None, [p for message in found for p in problem(f"team.yaml: {message}")]
     roster = Roster.from_document(document)
@@ -237,7 +148,7 @@ def _load_team(snapshot: Snapshot, paths: list[str]) -> tuple[Roster | None, lis
         return None, problem(str(exc))
 
 
-def _check_config(snapshot: Snapshot, paths: list[str]) -> tuple[list[Problem], list[str]]:
+def check_config(snapshot: Snapshot, paths: list[str]) -> tuple[list[Problem], list[str]]:
     """Problems of cocflow.yaml, and the files it allows besides cocflow's own."""
     def problem(message: str) -> Problem:
         return Problem(CONFIG_FILE, None, "config-invalid", message)
@@ -248,14 +159,14 @@ def _check_config(snapshot: Snapshot, paths: list[str]) -> tuple[list[Problem], 
         document = yamlio.load_untrusted(snapshot.read(CONFIG_FILE), CONFIG_FILE)
     except CocflowError as exc:
         return [problem(str(exc))], []
-    found = [problem(f"cocflow.yaml: {m}") for m in schema.problems("config", document or {})]
-    if found:
-        return found, []
+    if not schema.is_valid("config", document or {}):  # jsonschema only to name the problems
+        return [problem(f"cocflow.yaml: {message}")
+                for message in schema.problems("config", document or {})], []
     settings = schema.with_defaults("config", document or {})
     allow = list(settings["allow"])
-    found += settings_weak(settings["report_min_count"], allow)
+    found = settings_weak(settings["report_min_count"], allow)
     install = (document or {}).get("install") if isinstance(document, dict) else None
-    if not found and install is not None and not _pinned(install):
+    if install is not None and not _pinned(install):
         found.append(problem("cocflow.yaml: install is not a pinned spec: CI would install "
                              "whatever a name resolves to (give a git URL at a full commit, or a "
                              "version with --hash)"))
@@ -295,7 +206,7 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     _check_meta(document.get("meta"), stem, info, findings)
     if sealed.format_of(document.get("meta")) == sealed.FORMAT:
         check_body(document, findings)
-    for leaf in plaintext_leaves(masked(document)):
+    for leaf in plaintext_leaves(masked_outside_meta(document)):
         findings.add("plaintext", f"{leaf} is not encrypted (only meta may be plaintext)")
     for line in plain_comment_lines(data.decode("utf-8")):
         findings.add("plaintext-comment", f"line {line} holds a comment that is not encrypted")
@@ -305,8 +216,8 @@ def check_case(path: str, data: bytes, roster: Roster | None) -> tuple[CaseInfo,
     return info, findings.found
 
 
-def _light_info(path: str, data: bytes) -> CaseInfo:
-    """Id and recusals only, for files outside a staged check's scope."""
+def light_info(path: str, data: bytes) -> CaseInfo:
+    """Id and recusals only, for case files a staged check reads but does not check."""
     fallback = case_id_of(path)
     try:
         return case_info(read_meta(data.decode("utf-8")), fallback)
@@ -336,8 +247,10 @@ def _check_format(meta: dict[str, Any], findings: Findings) -> None:
     if found == sealed.LEGACY_FORMAT:
         findings.add("format-1", "the case is in format 1: lengths of its values are readable "
                      "without a key; run `cocflow migrate`")
-    for message in schema.problems("case", meta, "meta" if found == sealed.FORMAT else "meta1"):
-        findings.add("meta-invalid", in_meta(message))
+    definition = "meta" if found == sealed.FORMAT else "meta1"
+    if not schema.is_valid("case", meta, definition):  # jsonschema only to name the problems
+        for message in schema.problems("case", meta, definition):
+            findings.add("meta-invalid", in_meta(message))
     if found == sealed.FORMAT and meta.get("revision") == 0:
         findings.add("meta-invalid", "meta.revision: a written case has revision 1 or more")
 
@@ -348,7 +261,7 @@ def _check_format(meta: dict[str, Any], findings: Findings) -> None:
 # --- evidence and anything else in cases/ -----------------------------------------------
 
 
-def _check_other(path: str, snapshot: Snapshot, cases: dict[str, CaseInfo],
+def check_other(path: str, snapshot: Snapshot, cases: dict[str, CaseInfo],
                  roster: Roster | None) -> list[Problem]:
     parts = PurePosixPath(path).parts
     if len(parts) == 2 and parts[1] in ALLOWED_IN_CASES:

@@ -87,7 +87,7 @@ exit 1
 
 def verify_staged(repo: GitRepo) -> None:
     """What the hook checks, run in-process before cocflow's own commits."""
-    from cocflow.operations.check import check_repository
+    from cocflow.operations.check_changes import check_repository
 
     report = check_repository(repo.root, staged=True)
     if not report.ok:

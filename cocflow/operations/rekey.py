@@ -21,12 +21,12 @@ import yaml
 from cocflow.adapters import sops
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.keys import public_keys
-from cocflow.adapters.store import read_meta
+from cocflow.adapters.store import read_meta, write_beside
 from cocflow.domain.access import Assessment, assess, require_enough_readers
 from cocflow.domain.case import recused_handles
 from cocflow.errors import AccessDenied, CocflowError, IntegrityError
 from cocflow.operations.parallel import parallel
-from cocflow.operations.workspace import Workspace, commit, decrypt_case, reencrypt
+from cocflow.operations.workspace import Workspace, commit_prepared, decrypt_case, reencrypt
 
 
 @dataclass(frozen=True)
@@ -125,28 +125,38 @@ def apply_rekey(ws: Workspace, plan: RekeyPlan, jobs: int | None = None,
     shown: dict[str, set[str]] = {}
     for change in plan.changes:
         shown.setdefault(change.case_id, set()).update(change.desired)
+    written: list[Path] = []
 
-    def rekey(case_id: str) -> list[tuple[Path, str]] | None:
+    def rekey(case_id: str) -> list[tuple[Path, Path]] | None:
         try:
-            return _rekey_case(ws, case_id, shown[case_id])
+            writes = _rekey_case(ws, case_id, shown[case_id])
         except AccessDenied:
             return None
         except CocflowError as exc:
             # Same class, so the cause decides the exit code; the case is named.
             exc.args = (f"rekey stopped at case {case_id}, no case file was changed: {exc}",)
             raise exc from None
+        # Each file waits beside its target (nothing held in memory) until the one commit.
+        prepared = [(path, write_beside(path, text.encode("utf-8"))) for path, text in writes]
+        written.extend(temp for _path, temp in prepared)
+        return prepared
 
     case_ids = plan.case_ids
-    results = parallel(rekey, case_ids, jobs, progress)
-    writes = [w for found in results if found is not None for w in found]
+    try:
+        results = parallel(rekey, case_ids, jobs, progress)
+    except BaseException:
+        for temp in written:
+            temp.unlink(missing_ok=True)
+        raise
+    prepared = [w for found in results if found is not None for w in found]
     result = RekeyResult(
         sorted(c for c, found in zip(case_ids, results, strict=True) if found is not None),
         list(plan.unchanged),
         sorted(c for c, found in zip(case_ids, results, strict=True) if found is None),
         list(plan.warnings))
-    if writes:
+    if prepared:
         # team.yaml rides along unchanged, so an uncommitted roster is refused.
-        commit(ws, writes, _message(result.rekeyed), [ws.root / TEAM_FILE])
+        commit_prepared(ws, prepared, _message(result.rekeyed), [ws.root / TEAM_FILE])
     return result
 
 

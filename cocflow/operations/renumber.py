@@ -21,7 +21,7 @@ from cocflow.domain import sealed
 from cocflow.domain.case import next_case_id
 from cocflow.domain.evidence import number_of as evidence_number
 from cocflow.errors import EnvironmentProblem, IntegrityError
-from cocflow.operations.check import require_clean_commit
+from cocflow.operations.check_changes import require_clean_commit
 from cocflow.operations.workspace import (
     Workspace,
     decrypt_case,
@@ -48,7 +48,7 @@ def renumber_collisions(ws: Workspace, upstream: str) -> dict[str, str]:
     # The rewritten commits skip the pre-commit hook: check what they changed ourselves.
     changed = set(ws.git.run("diff", "--name-only", "--no-renames", "-z", base, head)
                   .split("\0")) - {""}
-    require_clean_commit(ws.git, head, changed)
+    require_clean_commit(ws.git, head, changed, base)
     ws.git.run("reset", "--quiet", "--keep", head)
     return mapping
 

@@ -103,7 +103,7 @@ def remove_member(ws: Workspace, handle: str) -> list[str]:
         roster, members=tuple(m for m in roster.members if m.handle != handle)
     )
     readable = []
-    for meta in ws.store.all_meta():
+    for meta in ws.store.iter_meta():
         recused = recused_handles(meta) or ()
         remaining = readers(updated, recused)
         if len(remaining) < roster.min_recipients:

@@ -26,7 +26,13 @@ from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
-from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
+from cocflow.adapters.store import (
+    CaseStore,
+    case_file,
+    case_label,
+    put_in_place,
+    write_atomic,
+)
 from cocflow.domain import sealed
 from cocflow.domain.access import (
     Roster,
@@ -371,6 +377,20 @@ def commit(ws: Workspace, writes: Sequence[tuple[Path, str]], message: str,
 # The commit messages this process has committed (no case content: ids and verbs only), so
 # that an error after a commit can say the change is in, instead of "nothing was changed".
 COMMITTED: list[str] = []
+
+
+def commit_prepared(ws: Workspace, prepared: Sequence[tuple[Path, Path]], message: str,
+                    unchanged: Sequence[Path] = ()) -> None:
+    """`commit` for files already written beside their targets (`write_beside`), as a rekey of
+    thousands of cases does to keep no ciphertext in memory: each (target, temp file) is
+    renamed into place and committed once. Temp files never committed are removed."""
+    try:
+        with ws.git.one_commit([*(path for path, _ in prepared), *unchanged], message):
+            for path, temp in prepared:
+                put_in_place(temp, path)
+    finally:
+        for _path, temp in prepared:
+            temp.unlink(missing_ok=True)
 
 
 def save_case(ws: Workspace, document: dict[str, Any], message: str,
