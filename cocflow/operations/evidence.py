@@ -143,7 +143,7 @@ def read_evidence(ws: Workspace, case_id: str, item: dict[str, Any]) -> bytes:
             from None
     require_evidence_document(text, what)
     try:
-        data = sealed.open_evidence(sops.decrypt_bytes(text, what, ws.keyring))
+        data = sealed.open_evidence(ws.reader.decrypt_bytes(text, what))
     except Unreadable as exc:
         raise exc.about(what, str(path.relative_to(ws.root))) from None
     if len(data) != item["size"] or hashlib.sha256(data).hexdigest() != item["sha256"]:

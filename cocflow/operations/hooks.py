@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import sops
 from cocflow.adapters.git import CHECKED_TREE_ENV, GitRepo
 from cocflow.errors import CocflowError, IntegrityError, ProblemsFound, Unreadable
 
@@ -53,7 +52,8 @@ def textconv_command() -> str:
 def configure_diff(repo: GitRepo) -> None:
     """`git diff` and `git log -p` show decrypted changes to a member with a key."""
     repo.set_config("diff.sops.textconv", textconv_command())
-    # A textconv cache would keep decrypted text in .git (refs/notes/textconv/sops).
+    # A textconv cache would keep decrypted text in .git (refs/notes/textconv/sops): off
+    # unless the member turns it on (README: Guards; benchmarks/README.md for the cost).
     repo.set_config("diff.sops.cachetextconv", "false")
 
 
@@ -175,11 +175,10 @@ def textconv(path: Path) -> bytes:
     """
     raw = path.read_bytes()
     from cocflow.adapters.keys import local_keyring
+    from cocflow.adapters.sops_reader import SopsReader
 
     try:
-        decrypted = sops.parse_decrypted(
-            sops.decrypt(raw.decode("utf-8"), "the file", local_keyring()).encode("utf-8"),
-            "the file")
+        decrypted = SopsReader(local_keyring()).decrypt(raw.decode("utf-8"), "the file")
         return _readable(decrypted).encode("utf-8")
     except IntegrityError:
         return b"# cocflow: this file FAILED its integrity check (MAC); shown encrypted\n" + raw

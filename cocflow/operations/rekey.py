@@ -174,7 +174,7 @@ def _rekey_one(ws: Workspace, change: FileRekey, text: str) -> str:
     if change.is_evidence:
         new = reencrypt_evidence_file(text, change.path, change.case_id,
                                       RecipientChange(change.add, change.remove), change.desired,
-                                      ws.keyring)
+                                      ws.reader)
     else:
         new = seal(ws, decrypt_case(ws, change.case_id, text))
     if set(sops.recipients_of(new)) != set(change.desired):

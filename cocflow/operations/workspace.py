@@ -25,6 +25,7 @@ from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
+from cocflow.adapters.sops_reader import SopsReader
 from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
 from cocflow.domain import sealed
 from cocflow.domain.access import (
@@ -71,6 +72,11 @@ class Workspace:
         return GitRepo(self.root, verify_staged)
 
     @cached_property
+    def reader(self) -> SopsReader:
+        """Decrypts case and evidence files in-process (sops for what it does not handle)."""
+        return SopsReader(self.keyring)
+
+    @cached_property
     def team_roster(self) -> Roster:
         """team.yaml as pushed: shown to people, never trusted to add a reader."""
         return load_roster(self.root)
@@ -111,7 +117,7 @@ class Workspace:
 
 
 def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
-                 *, full_schema: bool = True, started: sops.Pending | None = None,
+                 *, full_schema: bool = True,
                  repaired: list[str] | None = None) -> dict[str, Any]:
     """The whole case, decrypted, defaults restored, checked against the schema and its name.
 
@@ -119,16 +125,16 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     Anything changed without the key is Tampered, naming the file, never data; a case that
     decrypts intact but that this code cannot read is Unreadable. `full_schema=False`
     (read-only display) keeps the MAC, name and shape checks but skips jsonschema, whose
-    import alone costs more than the sops call; every write and `verify` still check the full
-    schema. `started` is a decryption of `ciphertext` already running. Paths of format-1
-    values that sops had turned into numbers, given back as text, are added to `repaired`.
+    import alone costs more than the decryption; every write and `verify` still check the
+    full schema. The workspace's in-process reader decrypts and checks the MAC exactly as
+    sops does (sops itself for whatever it does not handle). Paths of format-1 values that
+    sops had turned into numbers, given back as text, are added to `repaired`.
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
     parsed = sops.envelope(text, label, file)
     try:
-        pending = started or sops.start_decrypt(text, label, ws.keyring)
-        decrypted = sops.parse_decrypted(pending.result(), label)
+        decrypted = ws.reader.decrypt(text, label)
     except Tampered as exc:
         raise Tampered(label, exc.reason, file) from None
     except Unreadable as exc:
@@ -278,14 +284,14 @@ def reencrypt_evidence(ws: Workspace, case_id: str, readers: Sequence[str]
         change = recipient_change(sops.recipients_of(text), readers)
         if not change.needed and evidence_padded(text):
             return None
-        return path, reencrypt_evidence_file(text, path, case_id, change, readers, ws.keyring)
+        return path, reencrypt_evidence_file(text, path, case_id, change, readers, ws.reader)
 
     rewritten = parallel(rewrite, ws.store.evidence_files(case_id))
     return [entry for entry in rewritten if entry is not None]
 
 
 def reencrypt_evidence_file(text: str, path: Path, case_id: str, change: RecipientChange,
-                            desired: Sequence[str], keyring: Keyring) -> str:
+                            desired: Sequence[str], reader: SopsReader) -> str:
     """One evidence file at the `desired` recipients (`change` from the current ones): a padded
     file is rotated (sops rotate); a format-1 file is decrypted, sealed with its header and
     padding, and encrypted anew."""
@@ -293,12 +299,12 @@ def reencrypt_evidence_file(text: str, path: Path, case_id: str, change: Recipie
     require_evidence_document(text, what)
     if evidence_padded(text):
         new = sops.rotate(text, what, add=change.add, remove=change.remove, input_type="json",
-                          keyring=keyring)
+                          keyring=reader.keyring)
     else:
-        data = sops.decrypt_bytes(text, what, keyring)
+        data = reader.decrypt_bytes(text, what)
         number = evidence_number(path.name) or 0
         plaintext = sealed.seal_evidence(data, number, hashlib.sha256(data).hexdigest())
-        new = sops.encrypt_bytes(plaintext, desired, keyring)
+        new = sops.encrypt_bytes(plaintext, desired, reader.keyring)
     require_recipients(new, desired, what)
     return new
 
