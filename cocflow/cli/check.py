@@ -71,7 +71,7 @@ def textconv_command(file: Path) -> None:
     Example:
       git config diff.sops.textconv "python -m cocflow textconv"
     """
-    from cocflow.operations.hooks import textconv
+    from cocflow.operations.textconv import textconv
 
     sys.stdout.buffer.write(textconv(file))
     sys.stdout.buffer.flush()
