@@ -20,6 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from scale import build as build_scale  # noqa: E402
+from scale import measure as measure_scale  # noqa: E402
 from scenarios import (  # noqa: E402
     measure_new_and_move,
     measure_reader,
@@ -56,6 +58,8 @@ def main() -> None:
                         help="real cases for the reader pair (200 with --quick)")
     parser.add_argument("--only-reader", action="store_true",
                         help="build and time only the reader pair")
+    parser.add_argument("--scale-cases", type=int, default=2_000,
+                        help="real cases for issue 18's scenarios (scale.py; 200 with --quick)")
     options = parser.parse_args()
     sizes = QUICK_SIZES if options.quick else SIZES
     work = Path(tempfile.mkdtemp(prefix="cocflow-bench-"))
@@ -76,6 +80,9 @@ def run_all(work: Path, sizes: tuple[int, ...], options: argparse.Namespace) -> 
     report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if options.only_reader:
         return report
+    scale_cases = min(options.scale_cases, 200) if options.quick else options.scale_cases
+    scale_root, scale_keys = build_scale(work / "repo-scale", scale_cases)
+    report["pairs"]["scale"] = measure_scale(scale_root, scale_keys, min(options.repeats, 3))
     for size in sizes:
         root, member = build_repository(work / f"repo-{size}", size)
         env = environment(member)

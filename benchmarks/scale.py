@@ -108,7 +108,7 @@ def _commit(root: Path, message: str) -> None:
 
 
 def measure(root: Path, keys: dict[str, Path], repeats: int) -> dict[str, tuple[float, float]]:
-    env = environment(keys["alice"])
+    env = _environment(keys["alice"])
     files = sorted((root / "cases").glob("*.yaml"))
     listing = b"".join(f"{path}\0".encode() for path in files)
     sops_path = _real_sops()
@@ -152,7 +152,7 @@ def measure(root: Path, keys: dict[str, Path], repeats: int) -> dict[str, tuple[
 def measure_rekey(root: Path, keys: dict[str, Path], files: list[Path], listing: bytes,
                   sops_path: str) -> dict[str, tuple[float, float]]:
     """rekey after carol leaves, against `xargs -P2 sops rotate --rm-age carol`."""
-    env = environment(keys["alice"])
+    env = _environment(keys["alice"])
     carol = json.loads(subprocess.run(
         [*cocflow_command(), "-C", str(root), "team", "list", "--json"], env=env,
         capture_output=True, check=True).stdout)["members"][2]["keys"][0]
@@ -189,6 +189,19 @@ def measure_textconv(root: Path, env: dict[str, str], files: list[Path]
                    check=False)
     return {f"git show rekey commit ({len(paths)} files) vs --no-textconv": (ours, bare),
             "the same, second run with cachetextconv=true": (again, bare)}
+
+
+def _environment(key_file: Path) -> dict[str, str]:
+    """As a member runs cocflow: with Python's bytecode cache (a session that sets
+    PYTHONDONTWRITEBYTECODE recompiles every module on every command), compiled first."""
+    import compileall
+
+    import cocflow
+
+    compileall.compile_dir(Path(cocflow.__file__).parent, quiet=1)
+    env = environment(key_file)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def _real_sops() -> str:
