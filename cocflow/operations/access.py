@@ -168,7 +168,7 @@ def _past_access(ws: Workspace, files: list[tuple[Path, Assessment]], names: dic
     recipients: dict[str, list[str]] = {}
     for blob, content in git_history.read_blobs(ws.git, blobs):
         text = content.decode("utf-8", "replace")
-        recipients[blob] = list(dict.fromkeys(sops.recipients_of(text)))
+        recipients[blob] = list(dict.fromkeys(git_history.recipients_of(text)))
         if progress is not None:
             progress.tick()
     roster, found = ws.roster, []
