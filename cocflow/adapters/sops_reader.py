@@ -149,7 +149,8 @@ def decrypt_with_sops(text: str, what: str, keyring: Keyring | None = None, *,
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         document = None
     if not isinstance(document, dict):
-        raise SopsFailed(f"sops returned no document for {what}")
+        raise SopsFailed(f"sops returned output that is not a JSON document while decrypting "
+                         f"{what}; nothing was changed; rerun with COCFLOW_DEBUG=1")
     return document
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -25,8 +26,14 @@ from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
-from cocflow.adapters.sops_reader import SopsReader
-from cocflow.adapters.store import CaseStore, case_file, case_label, write_atomic
+from cocflow.adapters.sops_reader import SopsReader, decrypt_with_sops
+from cocflow.adapters.store import (
+    CASE_FILE_MAX_BYTES,
+    CaseStore,
+    case_file,
+    case_label,
+    write_atomic,
+)
 from cocflow.domain import sealed
 from cocflow.domain.access import (
     RecipientChange,
@@ -40,7 +47,14 @@ from cocflow.domain.access import (
 from cocflow.domain.case import plaintext_leaves, recused_keys
 from cocflow.domain.evidence import number_of as evidence_number
 from cocflow.domain.roster import RosterChange, effective_roster, fingerprint, pending
-from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
+from cocflow.errors import (
+    AccessDenied,
+    IntegrityError,
+    InvalidInput,
+    NotHandled,
+    Tampered,
+    Unreadable,
+)
 from cocflow.operations.parallel import parallel
 
 
@@ -132,15 +146,14 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
-    parsed = sops.envelope(text, label, file)
     try:
-        decrypted = ws.reader.decrypt(text, label)
+        decrypted = _decrypted(ws, text, label, file)
     except Tampered as exc:
         raise Tampered(label, exc.reason, file) from None
     except Unreadable as exc:
         raise exc.about(label, file) from None
     except AccessDenied:
-        if set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
+        if set(public_keys(ws.keyring)) & set(sops.recipients_of(text)):
             raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
@@ -149,6 +162,18 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
         return _case_from(decrypted, case_id, full_schema, repaired, (label, file))
     except Unreadable as exc:
         raise exc.about(label, file) from None
+
+
+def _decrypted(ws: Workspace, text: str, label: str, file: str) -> dict[str, Any]:
+    """The MAC-checked document. The reader's own parse is the envelope check when it reads
+    the file in-process (any change without the key fails the MAC, and whatever it cannot
+    read exactly goes on); else the file is parsed with the untrusted-input limits and must
+    look like a sops case before sops sees it."""
+    if len(text) <= CASE_FILE_MAX_BYTES:
+        with contextlib.suppress(NotHandled):
+            return ws.reader.decrypt_in_process(text, label)
+    sops.envelope(text, label, file)
+    return decrypt_with_sops(text, label, ws.keyring)
 
 
 def _case_from(decrypted: Any, case_id: str, full_schema: bool, repaired: list[str] | None,
