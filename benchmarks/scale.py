@@ -25,6 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -114,7 +115,7 @@ def measure(root: Path, keys: dict[str, Path], repeats: int) -> dict[str, tuple[
     sops_path = _real_sops()
     n = len(files)
     base = [*cocflow_command(), "-C", str(root)]
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float]] = _Printed()
 
     decrypt_all = ["xargs", "-0", "-P2", "-n1", sops_path, "decrypt", "--output-type", "json"]
     bulk = median_seconds(lambda: run_quiet(decrypt_all, env, stdin=listing), 1)
@@ -189,6 +190,19 @@ def measure_textconv(root: Path, env: dict[str, str], files: list[Path]
                    check=False)
     return {f"git show rekey commit ({len(paths)} files) vs --no-textconv": (ours, bare),
             "the same, second run with cachetextconv=true": (again, bare)}
+
+
+class _Printed(dict[str, tuple[float, float]]):
+    """Results that also go to stderr as they come (a long run stopped early keeps them)."""
+
+    def __setitem__(self, label: str, pair: tuple[float, float]) -> None:
+        print(f"{label}: {pair[0]:.3f} s vs {pair[1]:.3f} s = {pair[0] / pair[1]:.2f}",
+              file=sys.stderr, flush=True)
+        super().__setitem__(label, pair)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for label, pair in dict(*args, **kwargs).items():
+            self[label] = pair
 
 
 def _environment(key_file: Path) -> dict[str, str]:
