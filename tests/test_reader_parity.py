@@ -165,16 +165,16 @@ def test_every_tampered_evidence_version_is_refused_alike(written, kind):
 
 
 def test_recipients_of_versions_read_fast_are_the_ones_yaml_finds(written):
-    from cocflow.adapters import git_history
+    from cocflow.adapters import sops_recipients
 
     versions, _keys, _root = written
     for _name, text in versions:
-        assert git_history.recipients_of(text) == sops.recipients_of(text)
+        assert sops_recipients.recipients_of(text) == sops.recipients_of(text)
         for kind in ("meta status", "mac removed", "sops block removed", "truncated"):
             changed = TAMPERING[kind](text) if not text.startswith("{") else text[:40]
-            assert git_history.recipients_of(changed) == sops.recipients_of(changed)
+            assert sops_recipients.recipients_of(changed) == sops.recipients_of(changed)
     odd = versions[0][1].replace("        - recipient: age1", "        - recipient: \"age1", 1)
-    assert git_history.recipients_of(odd) == sops.recipients_of(odd)
+    assert sops_recipients.recipients_of(odd) == sops.recipients_of(odd)
 
 
 def test_decrypt_case_reads_every_current_case_in_process(written, monkeypatch):

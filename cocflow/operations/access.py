@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from cocflow.adapters import git_history, sops, yamlio
+from cocflow.adapters import git_history, sops, sops_recipients, yamlio
 from cocflow.adapters.config import TEAM_FILE
 from cocflow.adapters.store import CASES_DIR, read_meta
 from cocflow.domain.access import Assessment, Roster, assess, key_status, require_enough_readers
@@ -168,7 +168,7 @@ def _past_access(ws: Workspace, files: list[tuple[Path, Assessment]], names: dic
     recipients: dict[str, list[str]] = {}
     for blob, content in git_history.read_blobs(ws.git, blobs):
         text = content.decode("utf-8", "replace")
-        recipients[blob] = list(dict.fromkeys(git_history.recipients_of(text)))
+        recipients[blob] = list(dict.fromkeys(sops_recipients.recipients_of(text)))
         if progress is not None:
             progress.tick()
     roster, found = ws.roster, []

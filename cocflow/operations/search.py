@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cocflow.adapters import sops
+from cocflow.adapters import sops_recipients
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import case_file
 from cocflow.domain.rules import Problem
@@ -131,7 +131,7 @@ def _over_cases(ws: Workspace, examine: Examine, case_ids: list[str], jobs: int 
 def _one(ws: Workspace, case_id: str, mine: set[str], examine: Examine) -> _Outcome:
     try:
         text = ws.store.read(case_id)
-        if not mine & set(sops.recipients_of(text)):
+        if not mine & set(sops_recipients.recipients_of(text)):
             return "unreadable"
         return examine(decrypt_case(ws, case_id, text, full_schema=False))
     except AccessDenied:
