@@ -108,7 +108,8 @@ def _commit(root: Path, message: str) -> None:
                     "-m", message], check=True)
 
 
-def measure(root: Path, keys: dict[str, Path], repeats: int) -> dict[str, tuple[float, float]]:
+def measure(root: Path, keys: dict[str, Path], repeats: int,
+            reads_only: bool = False) -> dict[str, tuple[float, float]]:
     env = _environment(keys["alice"])
     files = sorted((root / "cases").glob("*.yaml"))
     listing = b"".join(f"{path}\0".encode() for path in files)
@@ -145,6 +146,8 @@ def measure(root: Path, keys: dict[str, Path], repeats: int) -> dict[str, tuple[
                                                                                         10.0)
     print("measured audit", file=sys.stderr)
 
+    if reads_only:
+        return results
     results.update(measure_rekey(root, keys, files, listing, sops_path))
     results.update(measure_textconv(root, env, files))
     return results
@@ -228,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--reads-only", action="store_true",
+                        help="skip rekey and the diff driver (they change the repository)")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cocflow-scale-"))
     try:
@@ -235,7 +240,7 @@ def main() -> None:
         root, keys = build(work / "repo", options.cases)
         print(f"built {options.cases} cases in {time.perf_counter() - start:.0f} s",
               file=sys.stderr)
-        results = measure(root, keys, options.repeats)
+        results = measure(root, keys, options.repeats, options.reads_only)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\n{'pair':<58} {'cocflow s':>10} {'baseline s':>11} {'ratio':>7}")
