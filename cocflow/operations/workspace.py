@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import clock, schema, sops, yamlio
+from cocflow.adapters import clock, schema, sops, sops_recipients, yamlio
 from cocflow.adapters.config import (
     ACCEPTED_ROSTER,
     AcceptedRoster,
@@ -366,7 +366,7 @@ def save_case(ws: Workspace, document: dict[str, Any], message: str,
 
 def require_recipients(ciphertext: str, recipients: Iterable[str], what: str) -> None:
     """The post-condition of every encryption: exactly these recipients, no more, no fewer."""
-    if set(sops.recipients_of(ciphertext)) != set(recipients):
+    if set(sops_recipients.recipients_of(ciphertext)) != set(recipients):
         raise IntegrityError(f"refusing to write {what}: sops did not encrypt it to exactly the "
                              "case's recipients")
 
