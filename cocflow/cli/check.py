@@ -79,7 +79,7 @@ def textconv_command(file: Path) -> None:
 
 @click.command("verify")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Cases decrypted at once (default: CPUs, at most 8).")
+              help="Cases decrypted at once (default: twice the CPUs, at most 8).")
 @repo_option
 @json_option
 def verify_command(jobs: int | None, as_json: bool) -> None:

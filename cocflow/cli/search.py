@@ -15,7 +15,7 @@ from cocflow.errors import ProblemsFound
               help="Also print the matched text (an excerpt per field). Off by default: the "
                    "list alone names no one.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Cases read at once (default: CPUs, at most 8).")
+              help="Cases read at once (default: twice the CPUs, at most 8).")
 @repo_option
 @json_option
 def search_command(text: str, show: bool, jobs: int | None, as_json: bool) -> None:
