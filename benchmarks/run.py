@@ -20,6 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bulk import build as build_bulk  # noqa: E402
+from bulk import measure as measure_bulk  # noqa: E402
 from scale import SIZES as SCALE_SIZES  # noqa: E402
 from scale import print_scale, run_scale  # noqa: E402
 from scenarios import (  # noqa: E402
@@ -61,6 +63,8 @@ def main() -> None:
     parser.add_argument("--only-scale", action="store_true",
                         help="only the issue-20 measurements (scale.py: writes, check, memory, "
                              "sync on realistic repositories)")
+    parser.add_argument("--bulk-cases", type=int, default=2_000,
+                        help="real cases for issue 18's scenarios (bulk.py; 200 with --quick)")
     options = parser.parse_args()
     sizes = QUICK_SIZES if options.quick else SIZES
     work = Path(tempfile.mkdtemp(prefix="cocflow-bench-"))
@@ -85,6 +89,9 @@ def run_all(work: Path, sizes: tuple[int, ...], options: argparse.Namespace) -> 
     report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if options.only_reader:
         return report
+    bulk_cases = min(options.bulk_cases, 200) if options.quick else options.bulk_cases
+    bulk_root, bulk_keys = build_bulk(work / "repo-bulk", bulk_cases)
+    report["pairs"]["bulk"] = measure_bulk(bulk_root, bulk_keys, min(options.repeats, 3))
     for size in sizes:
         root, member = build_repository(work / f"repo-{size}", size)
         env = environment(member)

@@ -392,10 +392,11 @@ def test_output_of_sops_that_does_not_parse_is_sops_failing_not_tampering(repo, 
     fake.write_text(f"#!/bin/sh\nif [ \"$1\" = decrypt ]; then echo 'not json'; exit 0; fi\n"
                     f'exec "{sops.sops_binary()}" "$@"\n')
     fake.chmod(0o755)
+    # A key command: the in-process reader cannot load such keys and asks sops.
     result = run("-C", str(repo), "show", case_id, as_member=keys["bob"],
-                 env={"COCFLOW_SOPS": str(fake)})
+                 env={"COCFLOW_SOPS": str(fake), "SOPS_AGE_KEY_CMD": "false"})
     refused(result, 4)
-    assert "not JSON" in result.stderr and "integrity" not in result.stderr
+    assert "not a JSON document" in result.stderr and "integrity" not in result.stderr
 
 
 # --- the revision counts every write -------------------------------------------------------

@@ -151,6 +151,21 @@ def test_git_diff_still_works_without_a_key_and_for_a_recused_member(repo, open_
         assert "ENC[" in shown.stdout and SENTINEL not in shown.stdout
 
 
+def test_the_diff_driver_skips_the_cli_layer_and_gives_what_the_cli_command_gives(
+        repo, open_case, run, keys):
+    case = repo / "cases" / f"{open_case()}.yaml"
+    env = {**os.environ, "SOPS_AGE_KEY_FILE": str(keys["alice"].file)}
+    fast = subprocess.run([sys.executable, "-m", "cocflow", "textconv", str(case)],
+                          capture_output=True, env=env, check=True).stdout
+    assert SENTINEL.encode() in fast and b"ENC[" not in fast
+    assert run("textconv", str(case), as_member=keys["alice"]).stdout == fast.decode()
+    case.write_text(case.read_text().replace("status: received", "status: closed", 1))
+    tampered = subprocess.run([sys.executable, "-m", "cocflow", "textconv", str(case)],
+                              capture_output=True, env=env, check=True).stdout
+    assert tampered.startswith(b"# cocflow: this file FAILED its integrity check")
+    assert SENTINEL.encode() not in tampered
+
+
 def test_decrypted_diffs_are_never_cached_in_git(repo):
     assert git(repo, "config", "diff.sops.cachetextconv").strip() == "false"
 

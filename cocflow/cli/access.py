@@ -75,7 +75,7 @@ def recuse_command(case_id: str, handle: str, reason: str, note: str | None,
 @click.command("rekey")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Cases re-keyed in parallel (default: the number of CPUs).")
+              help="Cases re-keyed in parallel (default: twice the CPUs, at most 8).")
 @repo_option
 @json_option
 def rekey_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:

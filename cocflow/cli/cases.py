@@ -181,20 +181,38 @@ def list_command(status: str | None, open_only: bool, as_json: bool) -> None:
 
 @click.command("show")
 @case_id_argument
+@click.option("--related/--no-related", default=None,
+              help="List other readable cases naming the same reported person, contact or "
+                   "handle (decrypts every case you can read). Default: on, except with --json.")
 @repo_option
 @json_option
-def show_command(case_id: str, as_json: bool) -> None:
-    """Decrypt a case and show it.
+def show_command(case_id: str, related: bool | None, as_json: bool) -> None:
+    """Decrypt a case and show it, with the other cases naming the same reported people.
+
+    With --json the case document alone, unless --related (then `{"case": ..., "related":
+    [...]}`).
 
     \b
     Examples:
       cocflow show 2026-0007
+      cocflow show 2026-0007 --no-related
       cocflow show 2026-0007 --json
+      cocflow show 2026-0007 --json --related
     """
     from cocflow.operations.show import show_case
 
     ws, case = show_case(repo_path(), case_id)
+    hits = None
+    if related if related is not None else not as_json:
+        from cocflow.operations.search import related_cases
+
+        hits = related_cases(ws, case)
     if as_json:
-        emit_json(case)
+        emit_json(case if hits is None else {"case": case, "related": [h.to_json() for h in hits]})
         return
     click.echo(case_text(case, ws.now()), nl=False)
+    if hits:
+        say("\nRelated cases (naming the same reported person or contact)")
+        say(table(["id", "status", "received", "named as"],
+                  [(h.case_id, h.status, day(h.received_at), ", ".join(h.fields))
+                   for h in hits]))

@@ -83,7 +83,7 @@ def textconv_command(file: Path) -> None:
     Example:
       git config diff.sops.textconv "python -m cocflow textconv"
     """
-    from cocflow.operations.hooks import textconv
+    from cocflow.operations.textconv import textconv
 
     sys.stdout.buffer.write(textconv(file))
     sys.stdout.buffer.flush()
@@ -91,7 +91,7 @@ def textconv_command(file: Path) -> None:
 
 @click.command("verify")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Cases decrypted at once (default: CPUs, at most 8).")
+              help="Cases decrypted at once (default: twice the CPUs, at most 8).")
 @repo_option
 @json_option
 def verify_command(jobs: int | None, as_json: bool) -> None:

@@ -151,7 +151,7 @@ def demo_command(directory: Path | None) -> None:
 @click.command("migrate")
 @click.option("--dry-run", is_flag=True, help="List what would be migrated; change nothing.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1),
-              help="Cases converted in parallel (default: the number of CPUs, at most 8).")
+              help="Cases converted in parallel (default: twice the CPUs, at most 8).")
 @repo_option
 @json_option
 def migrate_command(dry_run: bool, jobs: int | None, as_json: bool) -> None:

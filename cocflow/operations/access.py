@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from cocflow.adapters import sops, yamlio
+from cocflow.adapters import git_history, sops, sops_recipients, yamlio
 from cocflow.adapters.config import TEAM_FILE
-from cocflow.adapters.store import read_meta
+from cocflow.adapters.store import CASES_DIR, read_meta
 from cocflow.domain.access import Assessment, Roster, assess, key_status, require_enough_readers
 from cocflow.domain.case import event, recusal, recused_handles, require_case_id
 from cocflow.domain.lifecycle import RECUSAL_REASONS
@@ -145,14 +145,7 @@ def audit(ws: Workspace, history: bool = False,
     cases = [access for _path, access in assessed]
     report = AuditReport(cases, key_names(ws))
     if history:
-        paths = [path for path, _access in assessed]
-        if progress is not None:
-            progress.start(len(paths))
-        report.history = []
-        for path, access in zip(paths, cases, strict=True):
-            report.history += past_access(ws, access, report.names, path)
-            if progress is not None:
-                progress.tick()
+        report.history = _past_access(ws, assessed, report.names, progress)
     return report
 
 
@@ -167,26 +160,45 @@ def _audited_files(ws: Workspace) -> Iterator[tuple[str, Path, list[str], str]]:
                    path.read_text(encoding="utf-8"))
 
 
-def past_access(ws: Workspace, access: Assessment, names: dict[str, str],
-                path: Path) -> list[PastAccess]:
-    """Which departed or recused members' keys open which committed versions of a file."""
-    roster = ws.roster
-    versions: dict[str, list[str]] = {}
-    for commit, text in ws.git.file_history(path):
-        for key in dict.fromkeys(sops.recipients_of(text)):
-            if key_status(roster, key, access.recused):
-                versions.setdefault(key, []).append(commit[:12])
-    return [PastAccess(access.case_id, key, names.get(key),
-                       key_status(roster, key, access.recused) or "", tuple(commits))
-            for key, commits in versions.items()]
+def _past_access(ws: Workspace, files: list[tuple[Path, Assessment]], names: dict[str, str],
+                 progress: Any) -> list[PastAccess]:
+    """Which departed or recused members' keys open which committed versions of each file.
 
+    The whole history in one pass: one `git log --raw` lists every version of every file,
+    one `git cat-file --batch` streams them; `progress` follows the versions read.
+    """
+    history = git_history.versions(ws.git, CASES_DIR)
+    root = ws.root.resolve()
+    wanted = {path: history.get(str(path.resolve().relative_to(root)), []) for path, _ in files}
+    blobs = list(dict.fromkeys(blob for found in wanted.values() for _commit, blob in found))
+    if progress is not None:
+        progress.start(len(blobs))
+    recipients: dict[str, list[str]] = {}
+    for blob, content in git_history.read_blobs(ws.git, blobs):
+        text = content.decode("utf-8", "replace")
+        recipients[blob] = list(dict.fromkeys(sops_recipients.recipients_of(text)))
+        if progress is not None:
+            progress.tick()
+    roster, found = ws.roster, []
+    for path, access in files:
+        versions: dict[str, list[str]] = {}
+        for commit, blob in wanted[path]:
+            for key in recipients.get(blob, []):
+                if key_status(roster, key, access.recused):
+                    versions.setdefault(key, []).append(commit[:12])
+        found += [PastAccess(access.case_id, key, names.get(key),
+                             key_status(roster, key, access.recused) or "", tuple(commits))
+                  for key, commits in versions.items()]
+    return found
 
 
 def key_names(ws: Workspace) -> dict[str, str]:
     """Every key ever in team.yaml mapped to its holder's handle (or `escrow`); today wins."""
     names: dict[str, str] = {}
-    for _commit, text in reversed(ws.git.file_history(ws.root / TEAM_FILE)):
-        names.update(_names_in(text))
+    blobs = [blob for _commit, blob in git_history.versions(ws.git, TEAM_FILE).get(TEAM_FILE, [])]
+    texts = dict(git_history.read_blobs(ws.git, blobs))
+    for blob in reversed(blobs):
+        names.update(_names_in(texts.get(blob, b"").decode("utf-8", "replace")))
     for member in ws.roster.members:
         names.update(dict.fromkeys(member.keys, member.handle))
     names.update(dict.fromkeys(ws.roster.escrow, "escrow"))

@@ -155,7 +155,7 @@ def read_evidence(ws: Workspace, case_id: str, item: dict[str, Any]) -> bytes:
             from None
     require_evidence_document(text, what)
     try:
-        plaintext = sops.decrypt_bytes(text, what, ws.keyring)
+        plaintext = ws.reader.decrypt_bytes(text, what)
         data, binding = sealed.open_evidence(plaintext), sealed.evidence_binding(plaintext)
     except Unreadable as exc:
         raise exc.about(what, str(path.relative_to(ws.root))) from None

@@ -6,16 +6,13 @@ even when it is installed in a virtualenv that is not on PATH.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
-from cocflow.adapters import sops
 from cocflow.adapters.git import CHECKED_TREE_ENV, GitRepo
-from cocflow.errors import CocflowError, IntegrityError, ProblemsFound, Unreadable
+from cocflow.errors import CocflowError, ProblemsFound
 
 GITATTRIBUTES = "cases/**/*.yaml diff=sops\ncases/*.yaml diff=sops\n"
 HOOK = "hooks/pre-commit"
@@ -53,7 +50,8 @@ def textconv_command() -> str:
 def configure_diff(repo: GitRepo) -> None:
     """`git diff` and `git log -p` show decrypted changes to a member with a key."""
     repo.set_config("diff.sops.textconv", textconv_command())
-    # A textconv cache would keep decrypted text in .git (refs/notes/textconv/sops).
+    # A textconv cache would keep decrypted text in .git (refs/notes/textconv/sops): off
+    # unless the member turns it on (README: Guards; benchmarks/README.md for the cost).
     repo.set_config("diff.sops.cachetextconv", "false")
 
 
@@ -165,35 +163,3 @@ def install(root: Path, repo: GitRepo) -> None:
     write_gitattributes(root)
     configure_diff(repo)
     install_hook(repo)
-
-
-def textconv(path: Path) -> bytes:
-    """What `git diff` shows for a case: decrypted for a member, else the file as it is.
-
-    Someone without a key (or a recused member) sees the ciphertext, exactly as without
-    the diff driver; a file that fails its MAC is shown encrypted, under a warning line.
-    """
-    raw = path.read_bytes()
-    from cocflow.adapters.keys import local_keyring
-
-    try:
-        decrypted = sops.parse_decrypted(
-            sops.decrypt(raw.decode("utf-8"), "the file", local_keyring()).encode("utf-8"),
-            "the file")
-        return _readable(decrypted).encode("utf-8")
-    except IntegrityError:
-        return b"# cocflow: this file FAILED its integrity check (MAC); shown encrypted\n" + raw
-    except (CocflowError, UnicodeDecodeError):
-        return raw
-
-
-def _readable(decrypted: Any) -> str:
-    """A decrypted case as YAML, its sealed body opened (a diff line per field)."""
-    from cocflow.adapters import yamlio
-    from cocflow.domain import sealed
-
-    document = decrypted
-    if isinstance(decrypted, dict) and sealed.format_of(decrypted.get("meta")) == sealed.FORMAT:
-        with contextlib.suppress(Unreadable):  # shown as sops gave it
-            document = sealed.unseal(decrypted)
-    return yamlio.dump(document)

@@ -13,8 +13,10 @@ R = TypeVar("R")
 
 
 def default_jobs() -> int:
-    """As many workers as CPUs, at most MAX_JOBS."""
-    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+    """Two workers per CPU, at most MAX_JOBS: while one thread does its Python part (which
+    holds the interpreter), another's sops process keeps a core busy (`rekey` of 200 cases on
+    2 cores: 25-29 s with 4 workers, 37-46 s with 2; benchmarks/README.md)."""
+    return max(1, min(MAX_JOBS, 2 * (os.cpu_count() or 1)))
 
 
 def parallel(function: Callable[[T], R], items: Sequence[T], jobs: int | None = None,

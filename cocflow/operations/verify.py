@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import sops
+from cocflow.adapters import sops, sops_recipients
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import CASES_DIR, case_id_of, case_label
 from cocflow.domain.case import recused_handles
@@ -106,8 +106,8 @@ def _verify_file(ws: Workspace, path: Path, local_keys: list[str],
                                              f"{file} is not named <id>.yaml (YYYY-NNNN)"))
     try:
         text = path.read_text(encoding="utf-8")
-        parsed = sops.envelope(text, case_label(case_id), file)
-        if not set(local_keys) & set(sops.age_recipients(parsed["sops"])):
+        if not set(local_keys) & set(sops_recipients.recipients_of(text)):
+            parsed = sops.envelope(text, case_label(case_id), file)  # a broken file: Tampered
             return _Outcome(case_id, unreadable=_unreadable(file, case_id, parsed, handle))
         document = decrypt_case(ws, case_id, text)
         evidence = _evidence_problems(ws, document)

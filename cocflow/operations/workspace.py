@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -12,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from cocflow.adapters import clock, schema, sops, yamlio
+from cocflow.adapters import clock, schema, sops, sops_recipients, yamlio
 from cocflow.adapters.config import (
     ACCEPTED_ROSTER,
     AcceptedRoster,
@@ -26,7 +27,9 @@ from cocflow.adapters.git import GitRepo
 from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import find_root
 from cocflow.adapters.sops import Keyring
+from cocflow.adapters.sops_reader import SopsReader, decrypt_with_sops
 from cocflow.adapters.store import (
+    CASE_FILE_MAX_BYTES,
     CaseStore,
     case_file,
     case_label,
@@ -51,7 +54,14 @@ from cocflow.domain.roster import (
     roster_changes,
     triage_changes,
 )
-from cocflow.errors import AccessDenied, IntegrityError, InvalidInput, Tampered, Unreadable
+from cocflow.errors import (
+    AccessDenied,
+    IntegrityError,
+    InvalidInput,
+    NotHandled,
+    Tampered,
+    Unreadable,
+)
 from cocflow.operations.parallel import parallel
 
 
@@ -81,6 +91,11 @@ class Workspace:
         from cocflow.operations.hooks import verify_staged
 
         return GitRepo(self.root, verify_staged)
+
+    @cached_property
+    def reader(self) -> SopsReader:
+        """Decrypts case and evidence files in-process (sops for what it does not handle)."""
+        return SopsReader(self.keyring)
 
     @cached_property
     def team_roster(self) -> Roster:
@@ -139,7 +154,7 @@ class Workspace:
 
 
 def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
-                 *, full_schema: bool = True, started: sops.Pending | None = None,
+                 *, full_schema: bool = True,
                  repaired: list[str] | None = None) -> dict[str, Any]:
     """The whole case, decrypted, defaults restored, checked against the schema and its name.
 
@@ -147,16 +162,15 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
     Anything changed without the key is Tampered, naming the file, never data; a case that
     decrypts intact but that this code cannot read is Unreadable. `full_schema=False`
     (read-only display) keeps the MAC, name and shape checks but skips jsonschema, whose
-    import alone costs more than the sops call; every write and `verify` still check the full
-    schema. `started` is a decryption of `ciphertext` already running. Paths of format-1
-    values that sops had turned into numbers, given back as text, are added to `repaired`.
+    import alone costs more than the decryption; every write and `verify` still check the
+    full schema. The workspace's in-process reader decrypts and checks the MAC exactly as
+    sops does (sops itself for whatever it does not handle). Paths of format-1 values that
+    sops had turned into numbers, given back as text, are added to `repaired`.
     """
     label, file = case_label(case_id), case_file(case_id)
     text = ciphertext if ciphertext is not None else ws.store.read(case_id)
-    parsed = sops.envelope(text, label, file)
     try:
-        pending = started or sops.start_decrypt(text, label, ws.keyring)
-        decrypted = sops.parse_decrypted(pending.result(), label)
+        decrypted = _decrypted(ws, text, label, file)
     except Tampered as exc:
         raise Tampered(label, exc.reason, file) from None
     except Unreadable as exc:
@@ -167,7 +181,7 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
         # A key that cannot be used (an SSH key whose passphrase sops could not ask for, a
         # file with only a public key) is a fact about this machine, never about the file.
         usable = local_key_problem() is None
-        if usable and set(public_keys(ws.keyring)) & set(sops.age_recipients(parsed["sops"])):
+        if usable and set(public_keys(ws.keyring)) & set(sops.recipients_of(text)):
             raise Tampered(
                 label, "your key is a listed recipient but its key slot does not open", file
             ) from None
@@ -176,6 +190,18 @@ def decrypt_case(ws: Workspace, case_id: str, ciphertext: str | None = None,
         return _case_from(decrypted, case_id, full_schema, repaired, (label, file))
     except Unreadable as exc:
         raise exc.about(label, file) from None
+
+
+def _decrypted(ws: Workspace, text: str, label: str, file: str) -> dict[str, Any]:
+    """The MAC-checked document. The reader's own parse is the envelope check when it reads
+    the file in-process (any change without the key fails the MAC, and whatever it cannot
+    read exactly goes on); else the file is parsed with the untrusted-input limits and must
+    look like a sops case before sops sees it."""
+    if len(text) <= CASE_FILE_MAX_BYTES:
+        with contextlib.suppress(NotHandled):
+            return ws.reader.decrypt_in_process(text, label)
+    sops.envelope(text, label, file)
+    return decrypt_with_sops(text, label, ws.keyring)
 
 
 def _case_from(decrypted: Any, case_id: str, full_schema: bool, repaired: list[str] | None,
@@ -322,20 +348,20 @@ def reencrypt_evidence(ws: Workspace, document: dict[str, Any], readers: Sequenc
         if not recipient_change(sops.recipients_of(text), readers).needed and \
                 evidence_padded(text):
             return None
-        return path, reencrypt_evidence_file(text, path, case_id, record, readers, ws.keyring)
+        return path, reencrypt_evidence_file(text, path, case_id, record, readers, ws.reader)
 
     rewritten = parallel(rewrite, list(document.get("evidence") or []))
     return [entry for entry in rewritten if entry is not None]
 
 
 def reencrypt_evidence_file(text: str, path: Path, case_id: str, record: dict[str, Any],
-                            desired: Sequence[str], keyring: Keyring) -> str:
+                            desired: Sequence[str], reader: SopsReader) -> str:
     """One listed evidence file at the `desired` recipients: decrypted, checked against the
     case's record (its binding, size and sha256), sealed with its binding and encrypted anew.
     Never `sops rotate`, which would pass on whatever the file holds without looking."""
     what = f"evidence {path.name} of case {case_id}"
     require_evidence_document(text, what)
-    plaintext = sops.decrypt_bytes(text, what, keyring)
+    plaintext = reader.decrypt_bytes(text, what)
     data = sealed.open_evidence(plaintext)
     problem = sealed.binding_problem(sealed.evidence_binding(plaintext), case_id,
                                      record["number"], record["sha256"])
@@ -346,7 +372,7 @@ def reencrypt_evidence_file(text: str, path: Path, case_id: str, record: dict[st
         raise IntegrityError(f"{what}: {problem}; nothing was written: restore it from git "
                              "history and tell the team")
     sealed_data = sealed.seal_evidence(data, record["number"], record["sha256"], case_id)
-    new = sops.encrypt_bytes(sealed_data, desired, keyring)
+    new = sops.encrypt_bytes(sealed_data, desired, reader.keyring)
     require_recipients(new, desired, what)
     return new
 
@@ -403,7 +429,7 @@ def save_case(ws: Workspace, document: dict[str, Any], message: str,
 
 def require_recipients(ciphertext: str, recipients: Iterable[str], what: str) -> None:
     """The post-condition of every encryption: exactly these recipients, no more, no fewer."""
-    if set(sops.recipients_of(ciphertext)) != set(recipients):
+    if set(sops_recipients.recipients_of(ciphertext)) != set(recipients):
         raise IntegrityError(f"refusing to write {what}: sops did not encrypt it to exactly the "
                              "case's recipients")
 
