@@ -185,10 +185,13 @@ def test_parser_defects_are_named_in_a_warning():
 # --- through the CLI --------------------------------------------------------------------------
 
 @pytest.fixture
-def repo(repo: Path) -> Path:
+def repo(repo: Path, run) -> Path:
+    """Email intake needs triage readers: bob reads every email case with whoever opens it."""
     (repo / "cocflow.yaml").write_text((repo / "cocflow.yaml").read_text()
                                        + "triage_readers: [bob]\n")
     git(repo, "commit", "-qam", "triage readers")
+    accepted = run("-C", str(repo), "team", "accept", "--yes")  # a widening: accepted by hand
+    assert accepted.exit_code == 0
     return repo
 
 

@@ -71,7 +71,7 @@ def test_keygen_writes_mode_0600_and_prints_the_public_key(tmp_path: Path, run):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "age1" in result.stdout and "AGE-SECRET-KEY" not in result.stdout
     # A new member reads cases once they are shared (`rekey` never adds a reader).
-    assert "cocflow share" in result.stdout and "rekey" not in result.stdout
+    assert "cocflow share" in result.stderr and "rekey" not in result.stdout + result.stderr
 
 
 def test_keygen_never_overwrites(tmp_path: Path, run):

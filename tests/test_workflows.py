@@ -179,9 +179,9 @@ def test_cases_compare_the_roster_with_where_the_change_starts():
     [checkout] = [s for s in steps(document) if s.get("uses", "").startswith("actions/checkout")]
     assert checkout["with"]["fetch-depth"] == 0
     [check] = [s for s in steps(document) if "cocflow check" in s.get("run", "")]
-    assert check["run"] == 'cocflow check --since "$BASE"'
-    assert check["env"]["BASE"] == ("${{ github.event.pull_request.base.sha || "
-                                    "github.event.merge_group.base_sha || github.event.before }}")
+    assert 'cocflow check --since "$BEFORE"' in check["run"]
+    assert check["env"]["BEFORE"] == ("${{ github.event.pull_request.base.sha || "
+                                      "github.event.merge_group.base_sha || github.event.before }}")
 
 
 def test_deadlines_run_daily_and_by_hand_with_only_the_workflow_token():
