@@ -18,7 +18,7 @@ MAKE_AGE_KEY = ("or make an age key for cocflow (`cocflow keygen`) and ask a mem
                 "`cocflow team set-keys HANDLE --key age1...` for you")
 
 
-def age_key_file() -> Path:
+def default_key_file() -> Path:
     """SOPS_AGE_KEY_FILE, else sops' own default ($XDG_CONFIG_HOME/sops/age/keys.txt)."""
     configured = os.environ.get("SOPS_AGE_KEY_FILE")
     if configured:
@@ -66,7 +66,7 @@ def _has_age_secret() -> bool:
     if "AGE-SECRET-KEY-" in os.environ.get("SOPS_AGE_KEY", ""):
         return True
     try:
-        return "AGE-SECRET-KEY-" in age_key_file().read_text(encoding="utf-8", errors="replace")
+        return "AGE-SECRET-KEY-" in default_key_file().read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
 
@@ -75,7 +75,7 @@ def local_key_problem() -> str | None:
     """Why no local key can decrypt anything, when the key files say so; else None."""
     if _has_age_secret():
         return None
-    key_file, ssh_file = age_key_file(), ssh_key_file()
+    key_file, ssh_file = default_key_file(), ssh_key_file()
     if ssh_file.is_file():
         if needs_passphrase(ssh_file):
             return (f"your SSH key {ssh_file} is protected by a passphrase and sops could not "

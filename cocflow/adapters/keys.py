@@ -5,18 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cocflow.adapters.key_files import default_key_file
 from cocflow.adapters.sops import Keyring
 from cocflow.domain.access import Roster
 from cocflow.errors import AccessDenied, EnvironmentProblem, InvalidInput
-
-
-def default_key_file() -> Path:
-    """SOPS_AGE_KEY_FILE, else sops' own default ($XDG_CONFIG_HOME/sops/age/keys.txt)."""
-    configured = os.environ.get("SOPS_AGE_KEY_FILE")
-    if configured:
-        return Path(configured).expanduser()
-    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config_home) / "sops" / "age" / "keys.txt"
 
 
 def local_keyring() -> Keyring:

@@ -233,15 +233,21 @@ def evidence_binding(plaintext: bytes) -> dict[str, Any]:
     """The header of a format-2 evidence file (case, number, size, sha256); {} in format 1."""
     if not is_sealed_evidence(plaintext):
         return {}
-    start = len(EVIDENCE_MAGIC)
-    end = plaintext.find(b"\n", start)
-    try:
-        header = json.loads(plaintext[start:end]) if end > 0 else None
-    except ValueError:
-        header = None
+    header, _end = _evidence_header(plaintext)
     if not isinstance(header, dict):
         raise Unreadable("its evidence header is not one cocflow writes")
     return header
+
+
+def _evidence_header(plaintext: bytes) -> tuple[Any, int]:
+    """The JSON header of a format-2 evidence file (None when it does not parse), and where
+    the line that holds it ends."""
+    start = len(EVIDENCE_MAGIC)
+    end = plaintext.find(b"\n", start)
+    try:
+        return (json.loads(plaintext[start:end]) if end > 0 else None), end
+    except ValueError:
+        return None, end
 
 
 def binding_problem(header: dict[str, Any], case_id: str, number: int,
@@ -268,12 +274,7 @@ def open_evidence(plaintext: bytes) -> bytes:
     """
     if not is_sealed_evidence(plaintext):
         return plaintext
-    start = len(EVIDENCE_MAGIC)
-    end = plaintext.find(b"\n", start)
-    try:
-        header = json.loads(plaintext[start:end]) if end > 0 else None
-    except ValueError:
-        header = None
+    header, end = _evidence_header(plaintext)
     size = header.get("size") if isinstance(header, dict) else None
     if type(size) is not int or size < 0 or end + 1 + size > len(plaintext):
         raise Unreadable("its evidence header is not one cocflow writes")

@@ -16,7 +16,8 @@ from cocflow.adapters.config import (
     load_roster,
 )
 from cocflow.adapters.git import GitRepo, require_git
-from cocflow.adapters.keys import default_key_file, local_keyring, public_keys, whoami
+from cocflow.adapters.key_files import default_key_file
+from cocflow.adapters.keys import local_keyring, public_keys, whoami
 from cocflow.adapters.paths import CONFIG_FILE, find_root
 from cocflow.adapters.store import CASES_DIR
 from cocflow.domain import install_spec
