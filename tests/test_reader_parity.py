@@ -58,6 +58,7 @@ def written(tmp_path_factory: pytest.TempPathFactory):
         config = root / "cocflow.yaml"
         config.write_text(config.read_text() + "triage_readers: [bob]\n")
         subprocess.run(["git", "-C", str(root), "commit", "-qam", "triage readers"], check=True)
+        ok("team", "accept", "--yes")  # a triage reader widens access: accepted by hand
         ok("new", "--from", "-", stdin=report_yaml())
         ok("new", "--from", "-", "--recuse", "bob", stdin=report_yaml(
             reported=[{"name": "Zoë", "contact": "z@example.org", "team_handle": None}]))

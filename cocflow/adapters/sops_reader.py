@@ -143,7 +143,8 @@ def decrypt_with_sops(text: str, what: str, keyring: Keyring | None = None, *,
                       input_type: InputType = "yaml") -> dict[str, Any]:
     """The same document from the sops binary (`sops decrypt --output-type json`)."""
     args = ["decrypt", "--input-type", input_type, "--output-type", "json", "/dev/stdin"]
-    output = sops.Pending(args, text.encode("utf-8"), keyring or Keyring(), what).result()
+    output = sops.Pending(args, text.encode("utf-8"), keyring or Keyring(), what,
+                          doing=f"decrypting {what}").result()
     try:
         document = json.loads(output)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
