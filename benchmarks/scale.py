@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from realistic import copy_of
-
-from cocflow.adapters.git import GitRepo
 from synthetic import cocflow_command, environment
 from timing import median_seconds, run_quiet
+
+from cocflow.adapters.git import GitRepo
 
 SIZES = (20, 2_000, 10_000)
 # One process parsing every case file once: the floor any keyless check pays.
