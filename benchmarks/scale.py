@@ -23,6 +23,8 @@ from realistic import copy_of
 from synthetic import cocflow_command, environment
 from timing import median_seconds, run_quiet
 
+from cocflow.adapters.git import GitRepo
+
 SIZES = (20, 2_000, 10_000)
 # One process parsing every case file once: the floor any keyless check pays.
 PARSE_ONCE = """
@@ -170,6 +172,9 @@ def run_scale(work: Path, sizes: tuple[int, ...] = SIZES, repeats: int = 5,
     for size in sizes:
         root, key = copy_of(size, work / f"scale-{size}")
         env = environment(key)
+        # What the clone's first `sync` leaves: the paths each commit changes, indexed; the
+        # history rules of the check before each commit walk one case's history with it.
+        GitRepo(root).index_history_paths()
         report["writes"][str(size)] = measure_writes(root, env, repeats)
         if size == max(sizes):
             report["check"][str(size)] = measure_check(root, env, max(3, repeats // 2))

@@ -78,6 +78,24 @@ def test_notes_added_in_two_clones_are_both_found_after_sync(clones, run, keys, 
         assert_no_leak(root, SENTINEL, result.stdout, result.stderr)
 
 
+def test_sync_indexes_the_paths_each_commit_changes_for_the_history_check(clones, run, keys,
+                                                                          case_id):
+    """The history rules walk each incoming case's history: with changed-path Bloom filters in
+    git's commit-graph, git skips the commits that leave the case alone."""
+    a, b = clones
+    ok(run("-C", str(a), "note", case_id, "-m", "from alice", as_member=keys["alice"]))
+    ok(run("-C", str(a), "sync", as_member=keys["alice"]))
+    graphs = b / ".git" / "objects" / "info" / "commit-graphs"
+    assert not graphs.exists()
+    ok(run("-C", str(b), "sync", as_member=keys["bob"]))
+    chunks = b"".join(path.read_bytes() for path in graphs.glob("*.graph"))
+    assert b"BIDX" in chunks and b"BDAT" in chunks  # the Bloom filters' index and data
+    tip = git(b, "rev-parse", "HEAD")
+    assert tip == git(a, "rev-parse", "HEAD")
+    assert subprocess.run(["git", "-C", str(b), "commit-graph", "verify"],
+                          capture_output=True).returncode == 0
+
+
 def test_an_older_repository_without_the_merge_attribute_still_merges(repo, run, keys, case_id,
                                                                       tmp_path):
     attributes = repo / ".gitattributes"

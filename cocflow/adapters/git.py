@@ -76,6 +76,7 @@ class GitRepo:
                  verify_staged: Callable[[GitRepo], None] | None = None) -> None:
         self.root = root
         self._repo: Any = None
+        self._git_dir: Path | None = None
         # Raises when the staged changes must not be committed (cocflow's own check).
         self.verify_staged = verify_staged
 
@@ -131,6 +132,22 @@ class GitRepo:
         result = self.attempt("config", "--get", key)
         return result.out.strip() if result.ok else None
 
+    def branch_config(self, branch: str) -> dict[str, str]:
+        """`branch.BRANCH.*` settings of this clone (remote, merge...), in one git call."""
+        result = self.attempt("config", "-z", "--get-regexp", r"^branch\.")
+        prefix, found = f"branch.{branch}.", {}
+        for item in result.out.split("\0") if result.ok else ():
+            key, _newline, value = item.partition("\n")
+            if key.startswith(prefix) and "." not in key[len(prefix):]:
+                found[key[len(prefix):]] = value
+        return found
+
+    def index_history_paths(self) -> None:
+        """Record, in git's commit-graph, which paths each commit changes (Bloom filters):
+        walking one file's history (`blobs_in_history`) then skips the commits that leave it
+        alone instead of reading their trees. Incremental; only speed depends on it."""
+        self.attempt("commit-graph", "write", "--reachable", "--changed-paths", "--split")
+
     def set_config(self, key: str, value: str) -> None:
         self.run("config", key, value)
 
@@ -160,7 +177,9 @@ class GitRepo:
         return found.out.strip() if found.ok else None
 
     def git_dir(self) -> Path:
-        return Path(self.run("rev-parse", "--absolute-git-dir"))
+        if self._git_dir is None:  # a working tree's git directory never moves
+            self._git_dir = Path(self.run("rev-parse", "--absolute-git-dir"))
+        return self._git_dir
 
     def ensure_safe(self, paths: Sequence[Path]) -> None:
         """Refuse to touch a repository mid-merge/rebase, or files with uncommitted changes."""

@@ -201,11 +201,23 @@ def _sops_value(value: str) -> bool:
 
 def _base64_chars(text: str) -> bool:
     """Only characters of the base64 alphabet and `=` (in any order)."""
+    if base64_length(text) is not None:  # a few microseconds; any padding error ...
+        return True
+    return BASE64_CHARS.fullmatch(text) is not None  # ... gets the exact answer
+
+
+def base64_length(text: str) -> int | None:
+    """How many bytes strict base64 `text` holds; None when it is not strict base64. A case
+    body is asked about twice (is it ciphertext? how long?): decoded once."""
+    return _decoded_length(text) if len(text) > 1024 else _decoded_length.__wrapped__(text)
+
+
+@lru_cache(maxsize=8)
+def _decoded_length(text: str) -> int | None:
     try:
-        base64.b64decode(text, validate=True)  # a few microseconds; any padding error ...
+        return len(base64.b64decode(text, validate=True))
     except (binascii.Error, ValueError):
-        return BASE64_CHARS.fullmatch(text) is not None  # ... gets the exact answer
-    return True
+        return None
 
 
 def recused_handles(meta: object) -> tuple[str, ...] | None:

@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cocflow.domain import sealed
@@ -218,9 +219,18 @@ def check_sops_block(block: dict[str, Any], findings: Findings, case_file: bool)
 def check_recipients(actual: list[str], roster: Roster, case: CaseInfo,
                       findings: Findings) -> None:
     """Recipients must be what the one recipient policy (`assess`) calls for."""
-    for finding in assess(roster, findings.case or "", case.recused, actual,
-                          case.triage).findings:
-        findings.add(finding.code, finding.message)
+    for code, message in _recipient_findings(roster, tuple(case.recused), tuple(actual),
+                                              case.triage):
+        findings.add(code, message)
+
+
+@lru_cache(maxsize=1024)
+def _recipient_findings(roster: Roster, recused: tuple[str, ...], actual: tuple[str, ...],
+                        triage: bool) -> tuple[tuple[str, str], ...]:
+    # Thousands of cases share a few recipient lists: each list is assessed once. Findings
+    # name handles and keys, never the case, so one answer serves every case with the list.
+    return tuple((finding.code, finding.message)
+                 for finding in assess(roster, "", recused, actual, triage).findings)
 
 
 def duplicates(infos: dict[str, CaseInfo]) -> list[Problem]:

@@ -18,15 +18,12 @@ Pure: values in, values out.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from cocflow.domain.case import FORMAT as FORMAT  # the format every write produces
-from cocflow.domain.case import is_ciphertext
+from cocflow.domain.case import base64_length, is_ciphertext
 from cocflow.errors import InvalidInput, Unreadable
 
 LEGACY_FORMAT = 1
@@ -74,13 +71,8 @@ def encrypted_size(value: Any) -> int | None:
     return _size_of(value)
 
 
-@lru_cache(maxsize=8)
 def _size_of(value: str) -> int | None:
-    data = value[len("ENC[AES256_GCM,data:"):].split(",", 1)[0]
-    try:
-        return len(base64.b64decode(data, validate=True))
-    except (binascii.Error, ValueError):
-        return None
+    return base64_length(value[len("ENC[AES256_GCM,data:"):].split(",", 1)[0])
 
 
 # --- format detection ----------------------------------------------------------------------

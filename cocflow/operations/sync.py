@@ -34,6 +34,7 @@ class Upstream:
     remote: str
     branch: str
     local: str
+    configured: bool = True  # the branch names its remote (else: set after the first push)
 
     @property
     def tracking(self) -> str:
@@ -78,9 +79,11 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
     for _attempt in range(PUSH_ATTEMPTS):
         previous = _tip(ws, upstream.tracking)
         _fetch(ws, upstream)
-        _refuse_broken_history(ws, upstream, previous)
-        _integrate(ws, upstream, method, prefer, result)
-        ahead = _count(ws, upstream.tracking, "HEAD") if _exists(ws, upstream.tracking) else 1
+        tip = _tip(ws, upstream.tracking)
+        if tip != previous:  # the history check walks each changed case's history: fast
+            ws.git.index_history_paths()  # with the paths of every commit indexed
+        _refuse_broken_history(ws, upstream, previous, tip)
+        ahead = _integrate(ws, upstream, tip, method, prefer, result)
         if not push or ahead == 0:
             return _with_roster_changes(ws, result)
         if _push(ws, upstream):
@@ -92,12 +95,13 @@ def sync(ws: Workspace, method: Method = "rebase", prefer: Preference | None = N
     )
 
 
-def _refuse_broken_history(ws: Workspace, upstream: Upstream, previous: str | None) -> None:
+def _refuse_broken_history(ws: Workspace, upstream: Upstream, previous: str | None,
+                           tip: str | None) -> None:
     """Accept no upstream commit that rewrites history (a rollback, a dropped recusal, a
     deleted case...): name them, and put the remote-tracking ref back as it was."""
-    if not _exists(ws, upstream.tracking):
+    if tip is None:
         return
-    found = history_problems(ws.git, "HEAD", upstream.tracking)
+    found = history_problems(ws.git, "HEAD", tip)
     if not found:
         return
     if previous is None:
@@ -131,28 +135,29 @@ def _with_roster_changes(ws: Workspace, result: SyncResult) -> SyncResult:
     return result
 
 
-def _integrate(ws: Workspace, upstream: Upstream, method: Method, prefer: Preference | None,
-               result: SyncResult) -> None:
-    if not _exists(ws, upstream.tracking):
+def _integrate(ws: Workspace, upstream: Upstream, tip: str | None, method: Method,
+               prefer: Preference | None, result: SyncResult) -> int:
+    """Bring upstream's commits (`tip`, None when upstream has no branch yet) into ours;
+    returns how many of our commits upstream still lacks."""
+    if tip is None:
         result.method = "first push"
         result.outgoing = _count_all(ws)
-        return
-    incoming = _count(ws, "HEAD", upstream.tracking)
-    result.outgoing = _count(ws, upstream.tracking, "HEAD")
+        return 1
+    incoming, result.outgoing = _counts(ws, tip)
     result.incoming += incoming
-    if incoming == 0:
-        return
-    if result.outgoing == 0:
-        ws.git.run("merge", "--ff-only", "--quiet", upstream.tracking)
-        result.method = "fast-forward"
-        return
+    if incoming == 0 or result.outgoing == 0:
+        if incoming:
+            ws.git.run("merge", "--ff-only", "--quiet", tip)
+            result.method = "fast-forward"
+        return result.outgoing
     # Two members who opened a case at once drew one id for two reports: move ours first.
     # `before` is taken first, so a failed replay also undoes the renumbering.
     before = ws.git.run("rev-parse", "HEAD").strip()
     result.renumbered.update(renumber_collisions(ws, upstream.tracking))
     _replay(ws, upstream, method, prefer, before)
     result.method = method
-    result.outgoing = _count(ws, upstream.tracking, "HEAD")
+    result.outgoing = _counts(ws, tip)[1]
+    return result.outgoing
 
 
 def _replay(ws: Workspace, upstream: Upstream, method: Method,
@@ -226,9 +231,11 @@ def _upstream(ws: Workspace) -> Upstream:
         raise EnvironmentProblem("HEAD is detached: switch to your branch (git switch main) "
                                  "before sync")
     local = head.out.strip()
-    remote = ws.git.config(f"branch.{local}.remote") or _default_remote(ws)
-    merge_ref = ws.git.config(f"branch.{local}.merge") or f"refs/heads/{local}"
-    return Upstream(remote, merge_ref.removeprefix("refs/heads/"), local)
+    settings = ws.git.branch_config(local)
+    remote = settings.get("remote") or _default_remote(ws)
+    merge_ref = settings.get("merge") or f"refs/heads/{local}"
+    return Upstream(remote, merge_ref.removeprefix("refs/heads/"), local,
+                    configured=bool(settings.get("remote")))
 
 
 def _default_remote(ws: Workspace) -> str:
@@ -259,7 +266,7 @@ def _push(ws: Workspace, upstream: Upstream) -> bool:
     pushed = ws.git.attempt("push", "--porcelain", upstream.remote,
                             f"HEAD:refs/heads/{upstream.branch}")
     if pushed.ok:
-        if not ws.git.config(f"branch.{upstream.local}.remote"):
+        if not upstream.configured:
             ws.git.attempt("branch", f"--set-upstream-to={upstream.name}", upstream.local)
         return True
     if "[rejected]" in pushed.out or "rejected" in pushed.err:
@@ -271,12 +278,10 @@ def _push(ws: Workspace, upstream: Upstream) -> bool:
 
 
 
-def _exists(ws: Workspace, ref: str) -> bool:
-    return ws.git.attempt("rev-parse", "--verify", "--quiet", ref).ok
-
-
-def _count(ws: Workspace, start: str, end: str) -> int:
-    return int(ws.git.run("rev-list", "--count", f"{start}..{end}").strip() or 0)
+def _counts(ws: Workspace, tip: str) -> tuple[int, int]:
+    """(commits of `tip` not in HEAD, commits of HEAD not in `tip`), one git call."""
+    found = ws.git.run("rev-list", "--left-right", "--count", f"{tip}...HEAD").split()
+    return int(found[0]), int(found[1])
 
 
 def _count_all(ws: Workspace) -> int:
