@@ -166,6 +166,21 @@ def test_plaintext_outside_cases_is_flagged_by_check_and_refused_by_sync(world, 
     refused_by_sync(run, honest, keys, "file-not-allowed")
 
 
+def test_a_file_the_tip_allows_is_no_finding_in_commits_made_before_it_was_allowed(
+        repo, run):
+    since = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "docs").mkdir()
+    (repo / "docs" / "guide.md").write_text("How we work\n")
+    git(repo, "add", "docs")
+    git(repo, "commit", "-qm", "a guide", "--no-verify")  # a branch begun before `allow`
+    config = repo / "cocflow.yaml"
+    config.write_text(config.read_text() + "allow: [docs/]\n")
+    git(repo, "commit", "-qam", "allow docs", "--no-verify")
+    result = run("-C", str(repo), "check", "--json", "--since", since)
+    found = [p["code"] for p in json.loads(result.stdout)["problems"]]
+    assert found == ["setting-changed"]  # the change of `allow` is named; the guide is not
+
+
 def test_the_hook_refuses_a_report_saved_into_the_repository(repo, run, keys):
     (repo / "notes.eml").write_text(f"From: {SENTINEL}\n")
     git(repo, "add", "-f", "notes.eml")

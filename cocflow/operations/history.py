@@ -34,10 +34,13 @@ def history_problems(repo: GitRepo, since: str, until: str = "HEAD") -> list[Pro
         if not repo.attempt("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").ok:
             raise InvalidInput(f"{ref!r} is not a commit in this repository")
     reader = _Reader(repo)
+    # A file the range's tip allows is allowed all along: a branch begun before `allow` was
+    # set is no finding once merged (any change to `allow` is a finding of its own).
+    allowed_at_tip = reader.allow(until)
     problems: list[Problem] = []
     for commit, parents in repo.commits_between(since, until):
         problems += [Problem(p.file, p.case, p.code, f"commit {commit[:12]}: {p.message}")
-                     for p in _commit_problems(reader, commit, parents)]
+                     for p in _commit_problems(reader, commit, parents, allowed_at_tip)]
     return problems
 
 
@@ -117,7 +120,8 @@ class _Reader:
         return value if type(value) is int else None
 
 
-def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[Problem]:
+def _commit_problems(reader: _Reader, commit: str, parents: list[str],
+                     allowed_at_tip: list[str]) -> list[Problem]:
     bases: list[str | None] = list(parents) or [None]
     everything = set().union(*(reader.repo.changed_paths(p, commit) for p in bases))
     changed = {p for p in everything if p == CONFIG_FILE or p.startswith(f"{CASES_DIR}/")}
@@ -139,7 +143,8 @@ def _commit_problems(reader: _Reader, commit: str, parents: list[str]) -> list[P
     problems += evidence_findings(sorted(written - set(cases)), set(cases))
     outside = sorted(everything - changed)
     present = reader.entries(commit, outside)
-    problems += tree_findings([p for p in outside if p in present], reader.allow(commit))
+    problems += tree_findings([p for p in outside if p in present],
+                              [*reader.allow(commit), *allowed_at_tip])
     if CONFIG_FILE in changed:
         after = reader.config(commit)
         per_parent = [settings_findings(reader.config(p), after) for p in parents]
