@@ -6,6 +6,7 @@ helpers do the same with the same isolation (home, git config and keys in a temp
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,3 +42,18 @@ def module_repo(base: Path) -> Iterator[tuple[Path, dict[str, Key]]]:
             result = cli("-C", str(root), "team", "add", key.handle, "--key", key.public)
             assert result.exit_code == 0, result.stderr
         yield root, keys
+
+
+def attacker_and_honest_clones(repo: Path, tmp_path: Path, run, keys  # type: ignore[no-untyped-def]
+                               ) -> tuple[Path, Path]:
+    """bob's clone (the attacker) and alice's (the honest member) of a bare remote of `repo`,
+    each having run its first command (so each has accepted the roster it was cloned with)."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], check=True)
+    clones = []
+    for who in ("bob", "alice"):
+        where = tmp_path / f"{who}-clone"
+        subprocess.run(["git", "clone", "--quiet", str(bare), str(where)], check=True)
+        assert run("-C", str(where), "whoami", as_member=keys[who]).exit_code == 0
+        clones.append(where)
+    return clones[0], clones[1]

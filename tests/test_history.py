@@ -17,21 +17,14 @@ import yaml
 
 from tests.conftest import SENTINEL, git, snapshot
 from tests.keyaccess import raw_sops_decrypt
+from tests.shared_repo import attacker_and_honest_clones
 
 
 @pytest.fixture
 def world(repo: Path, run, keys, open_case, tmp_path: Path):  # type: ignore[no-untyped-def]
     """(case id, attacker clone, honest clone): bob read the case, then alice recused him."""
     case_id = open_case()
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], check=True)
-    clones = []
-    for who in ("bob", "alice"):
-        where = tmp_path / f"{who}-clone"
-        subprocess.run(["git", "clone", "--quiet", str(bare), str(where)], check=True)
-        assert run("-C", str(where), "whoami", as_member=keys[who]).exit_code == 0
-        clones.append(where)
-    attacker, honest = clones
+    attacker, honest = attacker_and_honest_clones(repo, tmp_path, run, keys)
     ok(run("-C", str(honest), "recuse", case_id, "bob", "--reason", "conflict-of-interest",
            as_member=keys["alice"]))
     ok(run("-C", str(honest), "sync", as_member=keys["alice"]))

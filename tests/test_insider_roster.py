@@ -16,22 +16,15 @@ import yaml
 
 from tests.conftest import git
 from tests.keyaccess import raw_sops_decrypt, recipients
+from tests.shared_repo import attacker_and_honest_clones
 
 
 @pytest.fixture
 def world(repo: Path, run, keys, open_case, tmp_path: Path):  # type: ignore[no-untyped-def]
     """(case id, attacker clone, honest clone): bob is recused from the case."""
     case_id = open_case("--recuse", "bob")
-    bare = tmp_path / "remote.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(repo), str(bare)], check=True)
-    clones = []
-    for who in ("bob", "alice"):
-        where = tmp_path / f"{who}-clone"
-        subprocess.run(["git", "clone", "--quiet", str(bare), str(where)], check=True)
-        # A clone in use has accepted the roster it was cloned with (its first command).
-        assert run("-C", str(where), "whoami", as_member=keys[who]).exit_code == 0
-        clones.append(where)
-    return case_id, clones[0], clones[1]
+    attacker, honest = attacker_and_honest_clones(repo, tmp_path, run, keys)
+    return case_id, attacker, honest
 
 
 def forge_roster(clone: Path, change) -> None:  # type: ignore[no-untyped-def]
