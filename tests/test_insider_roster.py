@@ -385,3 +385,21 @@ def test_carol_changes_her_own_key_and_the_others_accept_it(world, run, keys, tm
     assert raw_sops_decrypt(case, keys["carol"]).returncode == 128
     assert raw_sops_decrypt(case, new).returncode == 0
     assert_attacker_locked_out(honest, case_id, keys)
+
+
+def test_a_clone_accepted_before_triage_readers_were_kept_accepts_none_it_was_not_shown(
+        world, run, keys):
+    """An accepted roster written before triage readers were kept takes none from the pushed
+    cocflow.yaml (bob may have put himself there): they wait for `team accept`."""
+    _case_id, attacker, honest = world
+    forged = attacker / "cocflow.yaml"
+    forged.write_text(forged.read_text() + "triage_readers: [bob]\n")
+    git(attacker, "commit", "--no-verify", "-qam", "bob helps with triage")
+    git(attacker, "push", "--quiet", "origin", "HEAD")
+    git(honest, "pull", "--quiet", "--ff-only")
+    kept = honest / ".git" / "cocflow" / "accepted-team.json"
+    old = json.loads(kept.read_text())
+    del old["triage_readers"]  # as a clone of the version before triage readers wrote it
+    kept.write_text(json.dumps(old))
+    accepted = run("-C", str(honest), "team", "accept", "--yes", as_member=keys["alice"])
+    assert accepted.exit_code == 0 and "bob: triage reader added" in accepted.stderr

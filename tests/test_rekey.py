@@ -240,3 +240,19 @@ def test_rekey_of_an_empty_repository_commits_nothing(repo, run, keys, unchanged
     result, done = rekey(run, repo, keys["alice"])
     assert result.exit_code == 0 and done["rekeyed"] == done["unchanged"] == []
 
+
+
+def test_an_error_after_rekeys_commit_says_the_change_was_committed(repo, run, keys, cases,
+                                                                    monkeypatch):
+    import cocflow.cli.access
+
+    def broken(_value):
+        raise KeyError("x")
+
+    monkeypatch.setattr(cocflow.cli.access, "emit_json", broken)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    result = run("-C", str(repo), "rekey", "--json", as_member=keys["alice"])
+    assert git(repo, "rev-parse", "HEAD~1").strip() == head  # the rekey is in
+    assert result.exit_code == 1
+    assert "nothing was changed" not in result.stderr
+    assert "the change was committed (`rekey" in result.stderr

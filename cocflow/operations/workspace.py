@@ -110,7 +110,9 @@ class Workspace:
             found = AcceptedRoster(self.team_roster, self.git.head(), self.config.triage_readers)
             save_accepted_roster(self.accepted_roster_path, found)
         elif found.triage_readers is None:  # kept before triage readers were
-            found = dataclasses.replace(found, triage_readers=self.config.triage_readers)
+            # None were accepted then: cocflow.yaml's list now (anyone can push it) waits for
+            # `team accept` like any other addition.
+            found = dataclasses.replace(found, triage_readers=())
             save_accepted_roster(self.accepted_roster_path, found)
         return found
 
@@ -414,6 +416,7 @@ def commit_prepared(ws: Workspace, prepared: Sequence[tuple[Path, Path]], messag
         with ws.git.one_commit([*(path for path, _ in prepared), *unchanged], message):
             for path, temp in prepared:
                 put_in_place(temp, path)
+        COMMITTED.append(message)
     finally:
         for _path, temp in prepared:
             temp.unlink(missing_ok=True)
