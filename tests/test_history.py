@@ -174,6 +174,19 @@ def test_a_file_the_tip_allows_is_no_finding_in_commits_made_before_it_was_allow
     assert found == ["setting-changed"]  # the change of `allow` is named; the guide is not
 
 
+def test_a_broken_team_yaml_where_the_range_starts_does_not_switch_history_off(world, run):
+    case_id, attacker, _honest = world
+    path = f"cases/{case_id}.yaml"
+    first = git(attacker, "log", "--format=%H", "--", path).split()[-1]
+    (attacker / "team.yaml").write_text("members: [broken\n")
+    git(attacker, "commit", "--no-verify", "-qam", "break the roster")
+    since = git(attacker, "rev-parse", "HEAD").strip()
+    git(attacker, "checkout", "--quiet", first, "--", path)  # the version before the recusal
+    git(attacker, "commit", "--no-verify", "-qm", f"note on {case_id}")
+    result = run("-C", str(attacker), "check", "--json", "--since", since)
+    assert "history-rollback" in {p["code"] for p in json.loads(result.stdout)["problems"]}
+
+
 def test_the_hook_refuses_a_report_saved_into_the_repository(repo, run, keys):
     (repo / "notes.eml").write_text(f"From: {SENTINEL}\n")
     git(repo, "add", "-f", "notes.eml")

@@ -69,7 +69,7 @@ def case_findings(old: CaseVersion | None, new: CaseVersion | None) -> list[Prob
     if not isinstance(new.meta, Mapping):
         return []  # the file check reports meta it cannot read
     found = []
-    if new.blob in new.earlier or (old is not None and new.blob in old.earlier):
+    if new.blob in new.earlier:  # callers give both versions the case's earlier blobs
         found.append(_problem(new, "history-rollback", "the case file is a version it held "
                               "before: an older version was pushed again"))
     if old is None:

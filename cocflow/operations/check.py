@@ -50,8 +50,6 @@ class Snapshot(Protocol):
 
     def read(self, path: str) -> bytes: ...
 
-    def all_paths(self) -> list[str]: ...
-
 
 class WorkingTree:
     """Files as they are on disk."""
@@ -85,7 +83,7 @@ class WorkingTree:
                 if p.is_file() and ".git" not in p.relative_to(self.root).parts]
 
 
-def run_checks(snapshot: Snapshot, base: Roster | None = None) -> CheckReport:
+def run_checks(snapshot: WorkingTree, base: Roster | None = None) -> CheckReport:
     """Every problem in the snapshot, each file read once, one case at a time; with a `base`
     roster (where a push starts), changes since it to the keys of a recused member."""
     paths = snapshot.paths()

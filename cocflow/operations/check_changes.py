@@ -14,7 +14,7 @@ neither of which the commit changes, or by an unchanged file misnamed after a ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from cocflow.adapters.config import TEAM_FILE
@@ -43,11 +43,9 @@ class ChangedFiles:
     """Files as the next commit (or a rewritten one) holds them, and what it changes."""
 
     def __init__(self, repo: GitRepo, entries: dict[str, str],
-                 changes: dict[str, tuple[str | None, str | None]],
-                 listing: Callable[[], list[str]]) -> None:
+                 changes: dict[str, tuple[str | None, str | None]]) -> None:
         self.repo = repo
         self.entries = entries  # path -> blob of every checked file the commit holds
-        self.listing = listing  # every file the commit holds, for the allow-list
         # every path the commit adds or changes, checked or not
         self.written = sorted(path for path, (_old, new) in changes.items() if new is not None)
         # path -> (old blob, new blob) of each checked file the commit changes
@@ -55,9 +53,6 @@ class ChangedFiles:
 
     def paths(self) -> list[str]:
         return sorted(self.entries)
-
-    def all_paths(self) -> list[str]:
-        return self.listing()
 
     def read(self, path: str) -> bytes:
         return self.repo.blob(self.entries[path])
@@ -91,8 +86,7 @@ def check_staged(repo: GitRepo) -> CheckReport:
     """The pre-commit check: the changes staged in the index, as staged."""
     from cocflow.operations.history import staged_history_problems
 
-    files = StagedFiles(repo, repo.index_entries(*CHECKED), repo.changed_blobs(),
-                        lambda: sorted(repo.index_entries()))
+    files = StagedFiles(repo, repo.index_entries(*CHECKED), repo.changed_blobs())
     report = check_changes(files)
     found = staged_history_problems(repo, set(files.changes))
     return CheckReport(report.cases, (*report.problems, *found), True, report.files_in_scope,
@@ -105,8 +99,7 @@ def check_commit(repo: GitRepo, commit: str, paths: set[str],
     changes = repo.changed_blobs(base, commit) if base else {}
     entries = repo.tree_entries(commit, *CHECKED)
     return check_changes(ChangedFiles(repo, entries, {
-        path: changes.get(path, (None, entries.get(path))) for path in paths},
-        lambda: sorted(repo.tree_entries(commit))))
+        path: changes.get(path, (None, entries.get(path))) for path in paths}))
 
 
 def require_clean_commit(repo: GitRepo, commit: str, paths: set[str],
@@ -134,7 +127,9 @@ def check_repository(root: Path, staged: bool = False, since: str | None = None,
         repo = GitRepo(root)
         base = _roster_at(repo, since)
         report = run_checks(WorkingTree(root), base=base)
-        found = history_problems(repo, since, until) if base is not None else []
+        # Only git's all-zero "no commit" (a new branch) has no history to walk: a team.yaml
+        # that was broken at `since` must not switch the history rules off.
+        found = history_problems(repo, since, until) if set(since) != {"0"} else []
         return CheckReport(report.cases, (*report.problems, *found), False,
                            report.files_in_scope, report.triage)
     if not staged:
@@ -152,7 +147,7 @@ def _roster_at(repo: GitRepo, revision: str) -> Roster | None:
         raise InvalidInput(f"--since {revision!r} is not a commit in this clone: fetch the "
                            "history it names (actions/checkout: fetch-depth: 0)")
     entries = repo.tree_entries(found.out, TEAM_FILE)
-    tree = ChangedFiles(repo, entries, {}, lambda: sorted(entries))
+    tree = ChangedFiles(repo, entries, {})
     roster, _problems = load_team(tree, tree.paths())
     return roster
 

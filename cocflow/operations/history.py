@@ -54,6 +54,7 @@ def staged_history_problems(repo: GitRepo, paths: set[str]) -> list[Problem]:
     reader = _Reader(repo)
     before, staged = reader.entries(head, cases), repo.index_entries(*cases)
     earlier = repo.blobs_in_history([head], cases)
+    response_days = reader.response_days_staged()
     problems = []
     for path in cases:
         old = _version(reader, head, path, before[path], earlier[path]) \
@@ -61,7 +62,7 @@ def staged_history_problems(repo: GitRepo, paths: set[str]) -> list[Problem]:
         new = None
         if path in staged:
             meta, mac = reader.parsed(staged[path])
-            new = CaseVersion(path, staged[path], meta, reader.response_days_staged(),
+            new = CaseVersion(path, staged[path], meta, response_days,
                               frozenset(earlier[path]), mac)
         problems += case_findings(old, new)
     return problems
