@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,15 @@ def test_the_receiver_refuses_to_start_without_a_strong_token(tmp_path: Path, ru
                  env={"COCFLOW_INBOX_TOKEN": "short"})
     assert result.exit_code == 2 and result.stderr.startswith("Error: ")
     assert "COCFLOW_INBOX_TOKEN" in result.stderr
+
+
+def test_the_rate_limiter_forgets_clients_idle_for_a_whole_window():
+    from cocflow.adapters.intake_server import RateLimiter
+
+    limiter = RateLimiter(allowed=1, window=0.05)
+    for n in range(RateLimiter.PRUNE_ABOVE + 1):
+        assert limiter.allow(f"2001:db8::{n:x}")
+    time.sleep(0.1)  # every client above has been idle for a whole window
+    assert limiter.allow("2001:db8::ffff")
+    assert len(limiter.hits) == 1
+    assert not limiter.allow("2001:db8::ffff")  # the limit still holds for a client in it

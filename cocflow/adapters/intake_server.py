@@ -49,9 +49,17 @@ class RateLimiter:
         self.salt = secrets.token_bytes(16)
         self.hits: defaultdict[bytes, deque[float]] = defaultdict(deque)
 
+    # Past this many clients, those idle for a whole window are forgotten, so traffic from
+    # many addresses cannot grow the receiver without bound.
+    PRUNE_ABOVE = 1024
+
     def allow(self, client: str) -> bool:
         key = hashlib.blake2b(client.encode(), key=self.salt, digest_size=16).digest()
-        now, hits = time.monotonic(), self.hits[key]
+        now = time.monotonic()
+        if len(self.hits) > self.PRUNE_ABOVE:
+            self.hits = defaultdict(deque, {k: v for k, v in self.hits.items()
+                                            if v and v[-1] > now - self.window})
+        hits = self.hits[key]
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         if len(hits) >= self.allowed:
