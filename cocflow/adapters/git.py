@@ -279,18 +279,6 @@ class GitRepo:
         self.verify_staged(self)
         return {CHECKED_TREE_ENV: self.run("write-tree").strip()}
 
-    def file_history(self, path: Path) -> list[tuple[str, str]]:
-        """(commit, text) of every committed version of a file, newest first."""
-        relative = self._relative([path])[0]
-        commits = self.run("log", "--format=%H", "--", relative).split()
-        versions = []
-        for commit in commits:
-            try:
-                versions.append((commit, self.run("show", f"{commit}:{relative}")))
-            except GitFailed:
-                continue  # the commit deleted the file
-        return versions
-
     def index_entries(self, *pathspecs: str) -> dict[str, str]:
         """Path -> blob id of every file staged in the index (GIT_INDEX_FILE honoured)."""
         listing = self.run("ls-files", "--stage", "-z", "--", *pathspecs)

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from cocflow.adapters.git import GitRepo, require_git
+from cocflow.adapters.git import GitRepo, bounded_memory, require_git
 from cocflow.errors import GitFailed
 
 Versions = dict[str, list[tuple[str, str]]]
@@ -47,7 +48,8 @@ def read_blobs(repo: GitRepo, blob_ids: Iterable[str]) -> Iterator[tuple[str, by
     require_git()
     process = subprocess.Popen(["git", "cat-file", "--batch", "--buffer"], cwd=repo.root,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL,
+                               env={**os.environ, **bounded_memory(os.environ)})
     assert process.stdin is not None and process.stdout is not None
     request = "".join(f"{blob}\n" for blob in wanted).encode("ascii")
     writer = threading.Thread(target=_feed, args=(process.stdin, request), daemon=True)

@@ -13,7 +13,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cocflow.adapters.store import write_atomic_bytes
 from cocflow.domain.intake import SUBMISSION_ID
@@ -51,13 +50,6 @@ class LocalInbox:
     def set_aside(self, pulled: Pulled, reason: str) -> None:
         self._write("aside", pulled, {"received_at": pulled.received_at, "reason": reason})
         self.done(pulled)
-
-    def aside(self) -> list[dict[str, Any]]:
-        folder = self.root / "aside"
-        if not folder.is_dir():
-            return []
-        return [{"id": p.stem, **json.loads(p.read_text(encoding="utf-8"))}
-                for p in sorted(folder.glob("*.json"))]
 
     def requeue(self) -> int:
         """Put every set-aside submission back in the queue (after a fix, or for another key)."""

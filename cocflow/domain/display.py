@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cocflow.domain.access import HANDLE
+from cocflow.domain.case import CASE_ID
+from cocflow.domain.lifecycle import STATES
+
 # Bidirectional controls (embeddings, overrides, isolates, marks) and line/paragraph
 # separators that terminals and chat clients may act on.
 BIDI_AND_SEPARATORS = frozenset(
@@ -20,10 +24,8 @@ BIDI_AND_SEPARATORS = frozenset(
 )
 INVALID = "(invalid: see cocflow check)"
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
-_CASE_ID = re.compile(r"^[0-9]{4}-[0-9]{4}$")
-_HANDLE = re.compile(r"^[a-z][a-z0-9_-]{0,38}$")
-_STATUS = re.compile(r"^(received|acknowledged|investigating|decided|closed|dismissed|voided)$")
-_PATTERNS = {"id": _CASE_ID, "status": _STATUS, "received_at": _TIMESTAMP,
+_STATUS = re.compile("^(" + "|".join(STATES) + ")$")
+_PATTERNS = {"id": CASE_ID, "status": _STATUS, "received_at": _TIMESTAMP,
              "respond_by": _TIMESTAMP, "responded_at": _TIMESTAMP, "closed_at": _TIMESTAMP}
 
 
@@ -63,7 +65,7 @@ def shown_meta(meta: dict[str, Any]) -> dict[str, Any]:
             shown[key] = INVALID
     recused = meta.get("recused")
     if recused is not None:
-        shown["recused"] = [h if isinstance(h, str) and _HANDLE.fullmatch(h) else INVALID
+        shown["recused"] = [h if isinstance(h, str) and HANDLE.fullmatch(h) else INVALID
                             for h in (recused if isinstance(recused, list) else [recused])]
     return shown
 

@@ -90,12 +90,6 @@ def people_of(document: dict[str, Any]) -> set[str]:
     return found
 
 
-def names_anyone(document: dict[str, Any], people: set[str]) -> bool:
-    """Whether a case names one of `people` (folded) as reporter, reported or witness."""
-    return any(field.split(".")[0] in ("reporter", "reported", "witnesses")
-               and fold(text) in people for field, text in searched_fields(document))
-
-
 def _excerpt(text: str, start: int, end: int) -> str:
     left, right = max(0, start - EXCERPT_CONTEXT), min(len(text), end + EXCERPT_CONTEXT)
     middle = " ".join(text[left:right].split())

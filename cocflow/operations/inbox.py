@@ -120,11 +120,6 @@ def _open_case(ws: Workspace, pulled: Pulled, submission: intake.Submission) -> 
                      followup={"reply_to": submission.reply_to, "lookup": submission.lookup})
 
 
-def set_aside(ws: Workspace) -> list[dict[str, Any]]:
-    """The submissions this clone could not import, and why."""
-    return local_inbox(ws).aside()
-
-
 def reply(ws: Workspace, case_id: str, text: str) -> dict[str, Any]:
     """Encrypt a reply to the case's reporter, upload it, record it in the timeline.
 

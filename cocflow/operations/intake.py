@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cocflow.adapters.inbox_client import TOKEN_VARIABLE
 from cocflow.adapters.inbox_folder import InboxFolder
 from cocflow.adapters.intake_site import asset, read_site, write_site
 from cocflow.domain import intake
@@ -13,7 +14,6 @@ from cocflow.domain.transparency import CATEGORIES
 from cocflow.errors import InvalidInput
 from cocflow.operations.workspace import Workspace
 
-TOKEN_VARIABLE = "COCFLOW_INBOX_TOKEN"
 MIN_TOKEN_LENGTH = 24
 
 

@@ -56,14 +56,6 @@ ERRORS_END = ("# Fix the case below and save, or empty the file to cancel. These
               "ignored.\n")
 
 
-def apply_edit(ws: Workspace, case: dict[str, Any], text: str) -> dict[str, Any] | None:
-    """The case after an edit (None when nothing changed); InvalidInput naming every problem."""
-    updated, problems = check_edit(ws, case, text)
-    if problems:
-        raise InvalidInput("; ".join(problems))
-    return updated
-
-
 def check_edit(ws: Workspace, case: dict[str, Any], text: str
                ) -> tuple[dict[str, Any] | None, list[str]]:
     """The case after an edit (None when nothing changed), and every problem found in it."""

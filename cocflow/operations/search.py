@@ -17,7 +17,7 @@ from cocflow.adapters import sops_recipients
 from cocflow.adapters.keys import public_keys
 from cocflow.adapters.store import case_file
 from cocflow.domain.rules import Problem
-from cocflow.domain.search import fold, matches, names_anyone, people_of, searched_fields
+from cocflow.domain.search import fold, matches, people_of, searched_fields
 from cocflow.errors import (
     AccessDenied,
     CocflowError,
@@ -96,8 +96,6 @@ def related_cases(ws: Workspace, document: dict[str, Any], jobs: int | None = No
     own = document["meta"]["id"]
 
     def examine(other: dict[str, Any]) -> Hit | None:
-        if not names_anyone(other, people):
-            return None
         fields = [f for f, text in searched_fields(other)
                   if f.split(".")[0] in ("reporter", "reported", "witnesses")
                   and fold(text) in people]
