@@ -3,12 +3,15 @@ repository set up for web intake (triage readers alice and bob)."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,12 +88,22 @@ def start_receiver(base: Path, site: Path | None = None, repo: Path | None = Non
 
 def request(url: str, data: bytes | None = None, method: str | None = None,
             token: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP request; returns status, headers (lower-case names) and body."""
+    """One HTTP request; returns status, headers (lower-case names) and body.
+
+    A receiver answers an oversized body (413) as soon as it has read enough of it and closes
+    the connection: the rest of the upload may then fail with a broken pipe, while its answer
+    is already waiting to be read, as a browser would read it.
+    """
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return (response.status, {k.lower(): v for k, v in response.headers.items()},
-                    response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.request(method or ("POST" if data is not None else "GET"),
+                               parts.path + (f"?{parts.query}" if parts.query else ""),
+                               body=data, headers=headers)
+        response = connection.getresponse()
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.read())
+    finally:
+        connection.close()
